@@ -1,0 +1,1 @@
+"""The ``jevons`` command line: thin typer commands over the library."""

@@ -1,0 +1,21 @@
+"""The ``jevons`` app: one module per command, composed here."""
+
+from __future__ import annotations
+
+import typer
+
+from jevons.cli import hardware, run, validate
+
+app = typer.Typer(
+    name="jevons",
+    help="Monte Carlo forecasts of LLM token demand, GPU capacity and cost per token.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+for module in (run, validate, hardware):
+    app.registered_commands.extend(module.app.registered_commands)
+
+
+def main() -> None:
+    app()

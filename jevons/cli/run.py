@@ -1,0 +1,113 @@
+"""``jevons run``: simulate one scenario, print a summary, write the dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import xarray as xr
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from jevons.cli.console import err, out, user_errors
+from jevons.engine.loading import parse_scenario_text, read_scenario_text
+from jevons.engine.results import check_writable, write_netcdf
+from jevons.engine.run import run_scenario
+
+app = typer.Typer()
+
+STEP_WORDS = {"1h": "hourly", "1D": "daily", "7D": "weekly"}
+
+
+def _money(x: float) -> str:
+    return f"${x:,.3g}" if abs(x) < 1000 else f"${x:,.0f}"
+
+
+def _count(x: float) -> str:
+    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def print_summary(ds: xr.Dataset) -> None:
+    q = ds["quantile"].values
+    levels = [p for p in (0.5, 0.95, 0.99) if p in q]
+    n, steps = ds.attrs["trajectories"], ds.attrs["steps"]
+    out.print(
+        f"[bold]{ds.attrs['scenario_name']}[/]: {n:,} trajectories x {steps} "
+        f"{STEP_WORDS.get(ds.attrs['step'], ds.attrs['step'])} steps from {ds.attrs['horizon_start']}"
+        f" ({ds.attrs['backend']} backend, {ds.attrs['wall_time_s']:.2f} s)",
+        highlight=False,
+    )
+    tokens = "  ".join(f"P{p * 100:g} {_count(float(ds.total_tokens.sel(quantile=p)))}" for p in levels)
+    out.print(f"total tokens over the horizon: {tokens}", highlight=False)
+
+    label = "/".join(f"P{p * 100:g}" for p in levels)
+    table = Table(show_edge=False, pad_edge=False, caption=f"over the horizon, {label}")
+    table.add_column("hardware", no_wrap=True)
+    table.add_column("peak GPUs", justify="right", no_wrap=True)
+    table.add_column("$ per M output tokens", justify="right", no_wrap=True)
+    table.add_column("cost P50", justify="right", no_wrap=True)
+    for hw in ds.hardware.values:
+        sel = ds.sel(hardware=hw)
+        peak = " / ".join(_count(float(sel.max_peak_gpus.sel(quantile=p))) for p in levels)
+        cost = " / ".join(_money(float(sel.horizon_cost_per_mtok.sel(quantile=p))) for p in levels)
+        total = _money(float(sel.total_cost.sel(quantile=0.5))) if 0.5 in q else ""
+        table.add_row(str(hw), peak, cost, total)
+    out.print(table)
+
+    hardware = list(ds.hardware.values)
+    if len(hardware) > 1 and 0.5 in q:
+        median = ds.horizon_cost_per_mtok.sel(quantile=0.5)
+        base = hardware[0]
+        for other in hardware[1:]:
+            ratio = float(median.sel(hardware=base) / median.sel(hardware=other))
+            text = f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.2f}x"
+            out.print(f"cost per Mtok (P50), {base} / {other}: {text}", highlight=False)
+
+    if "fleet_size" in ds.dims:
+        fleet = Table(show_edge=False, pad_edge=False, title="fixed fleets")
+        fleet.add_column("fleet size", justify="right")
+        for hw in hardware:
+            fleet.add_column(f"P(short) {hw}", justify="right")
+        for size in ds.fleet_size.values:
+            fleet.add_row(
+                str(size),
+                *[f"{float(ds.any_shortfall_probability.sel(fleet_size=size, hardware=hw)):.3f}" for hw in hardware],
+            )
+        out.print(fleet)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="NetCDF file to write [default: SCENARIO name + .nc].")
+    ] = None,
+    trajectories: Annotated[
+        int | None, typer.Option("--trajectories", "-n", min=1, help="Override simulation.trajectories.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=2**64 - 1, help="Override simulation.seed.")] = None,
+    backend: Annotated[str, typer.Option(help="auto, or a backend name (see `jevons run --help`).")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Simulate SCENARIO and write percentile demand, capacity and cost to a NetCDF file."""
+    with user_errors():
+        text = read_scenario_text(scenario)
+        parsed = parse_scenario_text(text, str(scenario))
+        target = check_writable(output or Path(scenario.stem + ".nc"))
+        with Progress(
+            TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
+            TimeElapsedColumn(), console=err, transient=True, disable=quiet,
+        ) as bar:
+            task = bar.add_task("simulate", total=parsed.horizon.steps)
+            ds = run_scenario(
+                parsed, scenario_text=text, trajectories=trajectories, seed=seed, backend=backend,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
+        write_netcdf(ds, target)
+    if not quiet:
+        print_summary(ds)
+        out.print(f"wrote {target}", highlight=False)

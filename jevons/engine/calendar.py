@@ -1,0 +1,72 @@
+"""The time grid and its calendar: hour-of-day, weekday and surge windows.
+
+Each model step covers ``step_hours`` hourly cells. Capacity is sized by the
+busiest cell (the peak hour), demand volume by the mean over the cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jevons.engine.scenario import Horizon, Variability
+
+_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday; Monday is 0
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Deterministic calendar factors per step (arrays of length ``steps``).
+
+    ``mean_factor``: mean hourly weight over the step (1.0 averaged over a week).
+    ``peak_share``: share of the step's requests that fall in its busiest hour.
+    ``cell_profile``: (steps, step_hours) hourly weight relative to the step's mean.
+    ``surge_coverage``: (surges, steps) fraction of the step's hours inside each surge.
+    ``step_start``: start of each step (datetime64[h]).
+    """
+
+    step_hours: int
+    step_start: np.ndarray
+    mean_factor: np.ndarray
+    peak_share: np.ndarray
+    cell_profile: np.ndarray
+    surge_coverage: np.ndarray
+
+    @property
+    def steps(self) -> int:
+        return len(self.step_start)
+
+
+def build_calendar(horizon: Horizon, variability: Variability) -> Calendar:
+    hours_per_step = horizon.step_hours
+    start = np.datetime64(horizon.start_time, "h")
+    cells = start + np.arange(horizon.steps * hours_per_step).astype("timedelta64[h]")
+    hour_index = cells.astype(np.int64)
+    hour_of_day = hour_index % 24
+    weekday = (hour_index // 24 + _EPOCH_WEEKDAY) % 7
+    weights = (
+        np.asarray(variability.hour_weights)[hour_of_day]
+        * np.asarray(variability.weekday_weights)[weekday]
+    ).reshape(horizon.steps, hours_per_step)
+
+    mean_factor = weights.mean(axis=1)
+    peak = weights.max(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        peak_share = np.where(mean_factor > 0, peak / (mean_factor * hours_per_step), 0.0)
+        profile = np.where(mean_factor[:, None] > 0, weights / mean_factor[:, None], 0.0)
+
+    days = cells.astype("datetime64[D]")
+    coverage = np.zeros((len(variability.surges), horizon.steps))
+    for k, surge in enumerate(variability.surges):
+        inside = (days >= np.datetime64(surge.start)) & (days <= np.datetime64(surge.end))
+        coverage[k] = inside.reshape(horizon.steps, hours_per_step).mean(axis=1)
+
+    return Calendar(
+        step_hours=hours_per_step,
+        step_start=cells[::hours_per_step],
+        mean_factor=mean_factor,
+        peak_share=peak_share,
+        cell_profile=profile,
+        surge_coverage=coverage,
+    )

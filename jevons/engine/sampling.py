@@ -1,0 +1,74 @@
+"""Per-trajectory inputs: each uncertain scenario value drawn once per trajectory.
+
+Trajectory ``i`` draws parameter ``p`` from Philox block
+``(i, PARAMETER_STEP, crc32(p))`` (see ``jevons.kernels.philox``), so its
+inputs are the same in a run of ten trajectories or ten million, in any chunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jevons.engine.distributions import Fixed
+from jevons.engine.scenario import Scenario
+from jevons.kernels.philox import parameter_word
+from jevons.kernels.transforms import uniform_from_word
+
+# Key paths of the per-trajectory inputs, in the order they are reported.
+PARAMETER_PATHS = (
+    "users.initial",
+    "users.growth_per_month",
+    "users.volatility",
+    "users.saturation",
+    "usage.sessions_per_user_per_day",
+    "usage.requests_per_session",
+    "usage.input_tokens_per_request",
+    "usage.output_tokens_per_call",
+    "reasoning.share",
+    "agents.context_growth_per_call",
+    "cache.hit_rate",
+    "cache.drift_per_month",
+    "variability.step_noise",
+)
+
+
+def surge_path(name: str) -> str:
+    return f"variability.surges.{name}.multiplier"
+
+
+@dataclass(frozen=True)
+class TrajectoryInputs:
+    """Per-trajectory draws: ``values[path]`` is an array over trajectories."""
+
+    values: dict[str, np.ndarray]
+    surge_multipliers: np.ndarray  # (surges, trajectories)
+
+    def __getitem__(self, path: str) -> np.ndarray:
+        return self.values[path]
+
+
+def _lookup(scenario: Scenario, path: str):
+    section, key = path.split(".")
+    return getattr(getattr(scenario, section), key)
+
+
+def _draw(dist, path: str, trajectories: np.ndarray, key: tuple[int, int]) -> np.ndarray:
+    if isinstance(dist, Fixed):
+        return np.full(len(trajectories), dist.value)
+    return dist.ppf(uniform_from_word(parameter_word(trajectories, path, key)))
+
+
+def draw_inputs(scenario: Scenario, trajectories: np.ndarray, key: tuple[int, int]) -> TrajectoryInputs:
+    values = {}
+    for path in PARAMETER_PATHS:
+        dist = _lookup(scenario, path)
+        values[path] = np.full(len(trajectories), np.inf) if dist is None else _draw(
+            dist, path, trajectories, key
+        )
+    surges = scenario.variability.surges
+    multipliers = np.empty((len(surges), len(trajectories)))
+    for k, surge in enumerate(surges):
+        multipliers[k] = _draw(surge.multiplier, surge_path(surge.name), trajectories, key)
+    return TrajectoryInputs(values=values, surge_multipliers=multipliers)

@@ -1,0 +1,71 @@
+"""Every output variable once: its units, meaning, extra dims and how it is summarised.
+
+``stat = "quantiles"``: percentiles over trajectories plus a ``<name>_mean``.
+``stat = "probability"``: the variable is a 0/1 event per trajectory; its mean,
+the probability, is reported under ``name``.
+``scope = "step"``: one value per time step; ``"horizon"``: one per trajectory
+over the whole horizon (totals, maxima), reported without a time dim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+HW = ("hardware",)
+FLEET = ("fleet_size", "hardware")
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    units: str
+    description: str
+    lead_dims: tuple[str, ...] = ()
+    stat: Literal["quantiles", "probability"] = "quantiles"
+    scope: Literal["step", "horizon"] = "step"
+    cvar_of: str | None = None  # a tail mean computed from another variable's samples
+
+
+_STEP = [
+    Variable("users", "users", "active users at the step"),
+    Variable("requests", "requests", "user requests in the step"),
+    Variable("peak_hour_requests", "requests/hour", "requests in the busiest hour of the step"),
+    Variable("llm_calls", "calls", "LLM calls in the step (requests x agent loop calls)"),
+    Variable("input_tokens", "tokens", "input tokens over all calls, cached or not"),
+    Variable("cached_input_tokens", "tokens", "input tokens served from the KV/prefix cache"),
+    Variable("prefill_tokens", "tokens", "input tokens prefilled (not cached)"),
+    Variable("output_tokens", "tokens", "visible output tokens"),
+    Variable("thinking_tokens", "tokens", "reasoning tokens decoded but not shown"),
+    Variable("cache_hit_rate", "1", "share of input tokens served from cache"),
+    Variable("gpu_hours", "GPU-hours", "GPU-hours at target utilisation (elastic)", HW),
+    Variable("peak_gpus", "GPUs", "GPUs needed in the busiest hour at target utilisation", HW),
+    Variable("cost", "USD", "GPU-hours x $/GPU-hour, plus energy if priced (elastic)", HW),
+    Variable("energy_kwh", "kWh", "energy of the GPU-hours at the profile's all-in power", HW),
+    Variable("cost_per_mtok", "USD per million output tokens", "cost per million visible output tokens", HW),
+    Variable("tokens_per_mw", "tokens/s per MW", "decoded tokens per second per MW of power", HW),
+    Variable("utilization", "1", "busy share of a fixed fleet's GPU-hours", FLEET),
+    Variable("unserved_tokens", "tokens", "output tokens a fixed fleet could not serve", FLEET),
+    Variable("shortfall_probability", "1", "probability the peak hour needs more GPUs than the fleet", FLEET, "probability"),
+]
+
+_HORIZON = [
+    Variable("total_requests", "requests", "requests over the horizon", scope="horizon"),
+    Variable("total_llm_calls", "calls", "LLM calls over the horizon", scope="horizon"),
+    Variable("total_input_tokens", "tokens", "input tokens over the horizon", scope="horizon"),
+    Variable("total_output_tokens", "tokens", "visible output tokens over the horizon", scope="horizon"),
+    Variable("total_thinking_tokens", "tokens", "thinking tokens over the horizon", scope="horizon"),
+    Variable("total_tokens", "tokens", "input + output + thinking tokens over the horizon", scope="horizon"),
+    Variable("total_gpu_hours", "GPU-hours", "GPU-hours over the horizon (elastic)", HW, scope="horizon"),
+    Variable("total_cost", "USD", "cost over the horizon (elastic)", HW, scope="horizon"),
+    Variable("total_energy_kwh", "kWh", "energy over the horizon (elastic)", HW, scope="horizon"),
+    Variable("max_peak_gpus", "GPUs", "largest peak-hour GPU need over the horizon", HW, scope="horizon"),
+    Variable("horizon_cost_per_mtok", "USD per million output tokens", "total cost / total output tokens", HW, scope="horizon"),
+    Variable("cost_cvar", "USD", "mean total cost in the worst (1 - quantile) share of trajectories", HW, scope="horizon", cvar_of="total_cost"),
+    Variable("max_peak_gpus_cvar", "GPUs", "mean max peak GPUs in the worst (1 - quantile) share", HW, scope="horizon", cvar_of="max_peak_gpus"),
+    Variable("total_unserved_tokens", "tokens", "output tokens a fixed fleet could not serve", FLEET, scope="horizon"),
+    Variable("fleet_cost_per_mtok", "USD per million output tokens", "fixed fleet cost per million served output tokens", FLEET, scope="horizon"),
+    Variable("any_shortfall_probability", "1", "probability of at least one short peak hour", FLEET, "probability", "horizon"),
+]
+
+VARIABLES: dict[str, Variable] = {v.name: v for v in _STEP + _HORIZON}

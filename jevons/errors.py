@@ -1,0 +1,23 @@
+"""The project's own exception types, caught at the CLI boundary."""
+
+
+class JevonsError(Exception):
+    """An error the user can fix; the CLI prints its message without a traceback."""
+
+
+class ScenarioError(JevonsError):
+    """A scenario file that cannot be read or does not validate.
+
+    ``problems`` holds one ``(key_path, message)`` pair per problem so that every
+    mistake in a file is reported at once.
+    """
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {path}: {msg}" if path else f"{source}: {msg}" for path, msg in problems]
+        super().__init__("\n".join(lines))
+
+
+class BackendUnavailableError(JevonsError):
+    """A backend was requested that this machine cannot run."""
