@@ -24,10 +24,13 @@ STEP_HOURS = {"1h": 1, "1D": 24, "7D": 168}
 HOURS_PER_MONTH = 365.25 * 24 / 12
 
 
-def _within(low: float, high: float, meaning: str):
+def _within(low: float, high: float, meaning: str, strict_low: bool = False):
     def check(dist):
         lo, hi = dist.support()
-        if lo < low or hi > high:
+        # A strict bound excludes the value itself, which a continuous draw has zero
+        # chance of hitting; a fixed value or a count can hit it.
+        hits_low = strict_low and lo <= low and (isinstance(dist, Fixed) or dist.discrete or dist.dist == "empirical")
+        if lo < low or hi > high or hits_low:
             if isinstance(dist, Fixed):
                 raise ValueError(f"must be {meaning}, got {dist.value}")
             raise ValueError(
@@ -40,9 +43,9 @@ def _within(low: float, high: float, meaning: str):
 
 
 NonNegative = Annotated[Distribution, _within(0.0, math.inf, "non-negative")]
-Positive = Annotated[Distribution, _within(1e-300, math.inf, "positive")]
+Positive = Annotated[Distribution, _within(0.0, math.inf, "positive", strict_low=True)]
 Probability = Annotated[Distribution, _within(0.0, 1.0, "a probability in [0, 1]")]
-GrowthRate = Annotated[Distribution, _within(-1.0 + 1e-12, math.inf, "greater than -1 (-100%)")]
+GrowthRate = Annotated[Distribution, _within(-1.0, math.inf, "greater than -1 (-100%)", strict_low=True)]
 AnyReal = Distribution
 
 

@@ -1,8 +1,9 @@
 """Turning Philox words into uniforms and standard normals.
 
-Uniforms keep 24 bits, ``u = (x >> 8) + 0.5) * 2**-24``: the value is exact in
-float32 and float64 alike, so every backend, whatever its precision, sees
-bit-identical uniforms, and ``u`` is never 0 or 1.
+Uniforms keep 23 bits, ``u = ((x >> 9) + 0.5) * 2**-23``: ``k + 0.5`` with
+``k < 2**23`` fits float32's 24-bit significand, so the value is exact in
+float32 and float64 alike. Every backend, whatever its precision, sees
+bit-identical uniforms, and ``u`` is never 0 or 1 (normals reach +-5.3 sigma).
 
 Normals use the inverse CDF (Wichura's AS 241, PPND16, relative accuracy about
 1e-16): one uniform per normal, no rejection loop, so the number of words a
@@ -14,12 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-UNIFORM_SCALE = 2.0**-24
+UNIFORM_SCALE = 2.0**-23
 
 
 def uniform_from_word(x: np.ndarray) -> np.ndarray:
     """Uniform on (0, 1) from a uint32 word, as float64."""
-    return ((np.asarray(x, dtype=np.uint32) >> np.uint32(8)).astype(np.float64) + 0.5) * UNIFORM_SCALE
+    return ((np.asarray(x, dtype=np.uint32) >> np.uint32(9)).astype(np.float64) + 0.5) * UNIFORM_SCALE
 
 
 # AS 241 coefficients (Wichura 1988, Applied Statistics 37, 477-484), PPND16.

@@ -1,0 +1,158 @@
+"""The reference model against hand arithmetic and closed forms."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from jevons.engine.loading import scenario_from_dict
+from jevons.engine.run import run_scenario
+from jevons.engine.sampling import draw_inputs
+from jevons.kernels import layers
+from jevons.kernels.philox import seed_key
+from jevons.kernels.reference import unserved_share
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def test_zero_variance_scenario_equals_hand_arithmetic(hand_scenario):
+    ds = run_scenario(hand_scenario).sel(quantile=0.5, hardware="test-gpu")
+    t = np.arange(3)
+    users = 1000 * 1.1 ** (t / DAYS_PER_MONTH)
+    requests = users * 2 * 3
+    calls = 4 * requests
+    input_tokens = requests * (500 * 4 + 100 * 4 * 3 / 2)
+    output = 200 * calls
+    thinking = calls * 0.25 * 600  # min(1000, budget 600)
+    prefill = 0.5 * input_tokens
+    gpu_seconds = prefill / 1000 + (output + thinking) / 100
+    gpu_hours = gpu_seconds / 3600 / 0.5
+    peak_share = 3 / 26  # busiest hour's weight / sum of the day's weights
+    cost = gpu_hours * 2.0 + gpu_hours * 1.0 * 0.1
+
+    expected = {
+        "users": users, "requests": requests, "llm_calls": calls, "input_tokens": input_tokens,
+        "cached_input_tokens": 0.5 * input_tokens, "prefill_tokens": prefill,
+        "output_tokens": output, "thinking_tokens": thinking, "gpu_hours": gpu_hours,
+        "peak_gpus": gpu_hours * peak_share, "peak_hour_requests": requests * peak_share,
+        "cost": cost, "energy_kwh": gpu_hours, "cost_per_mtok": cost / output * 1e6,
+        "tokens_per_mw": (output + thinking) * 1000 / (gpu_hours * 3600),
+    }
+    for name, values in expected.items():
+        np.testing.assert_allclose(ds[name].values, values, rtol=1e-12, err_msg=name)
+    np.testing.assert_allclose(float(ds.total_cost), cost.sum(), rtol=1e-12)
+    np.testing.assert_allclose(float(ds.max_peak_gpus), (gpu_hours * peak_share).max(), rtol=1e-12)
+    np.testing.assert_allclose(float(ds.horizon_cost_per_mtok), cost.sum() / output.sum() * 1e6, rtol=1e-12)
+    np.testing.assert_allclose(
+        float(ds.total_tokens), (input_tokens + output + thinking).sum(), rtol=1e-12
+    )
+
+
+def test_weekday_weights_and_weekly_steps(hand_dict):
+    hand_dict["horizon"] = {"start": "2027-01-04", "step": "7D", "steps": 2}
+    hand_dict["variability"]["weekday_weights"] = [1, 1, 1, 1, 1, 0.5, 0.5]
+    hand_dict["users"]["growth_per_month"] = 0.0
+    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5)
+    week_mean = np.mean(np.array([1, 1, 1, 1, 1, 0.5, 0.5]) / (6 / 7))
+    np.testing.assert_allclose(ds.requests.values, 1000 * 6 * 7 * week_mean)
+    # busiest hour: a weekday (weight 7/6) at noon (3 x 24/26), out of the week's 168 hours
+    peak_share = (7 / 6) * (72 / 26) / 168
+    np.testing.assert_allclose(ds.peak_hour_requests.values, 1000 * 6 * 7 * peak_share)
+
+
+def test_surge_scales_covered_days_only(hand_dict):
+    hand_dict["variability"]["surges"] = [
+        {"name": "launch", "start": "2027-01-05", "end": "2027-01-05", "multiplier": 2.5}
+    ]
+    hand_dict["users"]["growth_per_month"] = 0.0
+    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5)
+    np.testing.assert_allclose(ds.requests.values, [6000, 15000, 6000])
+
+
+def test_saturation_caps_users(hand_dict):
+    hand_dict["users"] = {"initial": 1000, "growth_per_month": 3.0, "volatility": 0.1, "saturation": 1500}
+    hand_dict["horizon"]["steps"] = 365
+    hand_dict["simulation"]["trajectories"] = 200
+    ds = run_scenario(scenario_from_dict(hand_dict))
+    assert float(ds.users.max()) <= 1500
+    assert float(ds.users.sel(quantile=0.5).isel(time=-1)) > 1400
+
+
+def test_growth_with_volatility_keeps_the_mean_on_the_growth_path(hand_dict):
+    hand_dict["users"] = {"initial": 1000, "growth_per_month": 0.05, "volatility": 0.2}
+    hand_dict["horizon"]["steps"] = 91
+    hand_dict["simulation"]["trajectories"] = 20_000
+    hand_dict["simulation"]["quantiles"] = [0.5, 0.95]
+    ds = run_scenario(scenario_from_dict(hand_dict))
+    months = 90 / DAYS_PER_MONTH
+    expected = 1000 * 1.05**months
+    stderr = expected * np.sqrt(np.exp(0.04 * months) - 1) / np.sqrt(20_000)
+    assert abs(float(ds.users_mean.isel(time=-1)) - expected) < 4 * stderr
+    # log users is normal with sd volatility * sqrt(months)
+    q95 = float(ds.users.sel(quantile=0.5).isel(time=-1)) * np.exp(0.2 * np.sqrt(months) * 1.645)
+    assert float(ds.users.sel(quantile=0.95).isel(time=-1)) == pytest.approx(q95, rel=0.03)
+
+
+@pytest.mark.parametrize("mean", [0.3, 3.7, 40.0])
+def test_poisson_inversion_is_exact_for_small_means(mean):
+    u = (np.arange(10_000) + 0.5) / 10_000
+    counts = layers.poisson_counts(np.full(u.shape, mean), u)
+    np.testing.assert_array_equal(counts, stats.poisson.ppf(u, mean))
+
+
+def test_poisson_large_means_have_poisson_moments():
+    rng_u = (np.arange(200_000) + 0.5) / 200_000
+    counts = layers.poisson_counts(np.full(rng_u.shape, 5000.0), rng_u)
+    assert counts.mean() == pytest.approx(5000, rel=1e-4)
+    assert counts.var() == pytest.approx(5000, rel=0.01)
+    assert layers.poisson_counts(np.array([0.0]), np.array([0.9]))[0] == 0
+
+
+def test_count_noise_is_poisson_around_the_mean(hand_dict):
+    hand_dict["variability"]["count_noise"] = True
+    hand_dict["users"] = {"initial": 10, "growth_per_month": 0.0}
+    hand_dict["simulation"]["trajectories"] = 20_000
+    ds = run_scenario(scenario_from_dict(hand_dict))
+    assert float(ds.requests_mean[0]) == pytest.approx(60, rel=0.01)
+
+
+def test_unserved_share_matches_hour_by_hour_sum():
+    profile = np.array([0.2, 0.5, 1.0, 1.5, 2.0, 0.8])
+    profile = profile / profile.mean()
+    ratios = np.array([0.0, 0.1, 0.5, 0.9, 1.0, 1.3, 2.5, 10.0])
+    brute = [np.maximum(r * profile - 1, 0).sum() / (r * profile).sum() if r > 0 else 0.0 for r in ratios]
+    np.testing.assert_allclose(unserved_share(ratios, profile), brute, atol=1e-12)
+
+
+def test_fixed_fleet_outputs(hand_dict):
+    hand_dict["fleet"] = {"policy": "fixed", "sizes": [1, 1000]}
+    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5, hardware="test-gpu")
+    # this demand needs far more than one GPU and far less than a thousand
+    assert ds.shortfall_probability.sel(fleet_size=1).values.tolist() == [1.0, 1.0, 1.0]
+    assert ds.shortfall_probability.sel(fleet_size=1000).values.tolist() == [0.0, 0.0, 0.0]
+    assert float(ds.unserved_tokens.sel(fleet_size=1000).max()) == 0.0
+    assert float(ds.unserved_tokens.sel(fleet_size=1).min()) > 0.0
+    busy = ds.gpu_hours.values * 0.5 / (1000 * 24)
+    np.testing.assert_allclose(ds.utilization.sel(fleet_size=1000).values, busy, rtol=1e-12)
+    assert float(ds.any_shortfall_probability.sel(fleet_size=1)) == 1.0
+
+
+def test_inputs_do_not_depend_on_trajectory_count(hand_dict):
+    hand_dict["users"]["initial"] = {"dist": "lognormal", "median": 1000, "p95": 3000}
+    hand_dict["cache"]["hit_rate"] = {"dist": "beta", "mean": 0.4, "sd": 0.1}
+    scenario = scenario_from_dict(hand_dict)
+    key = seed_key(99)
+    few = draw_inputs(scenario, np.arange(10, dtype=np.uint64), key)
+    many = draw_inputs(scenario, np.arange(5000, dtype=np.uint64), key)
+    for path in ("users.initial", "cache.hit_rate"):
+        np.testing.assert_array_equal(few[path], many[path][:10])
+        assert np.unique(many[path]).size > 4000
+
+
+def test_same_seed_same_numbers_different_seed_different_numbers(hand_dict):
+    hand_dict["variability"]["count_noise"] = True
+    hand_dict["variability"]["step_noise"] = 0.1
+    scenario = scenario_from_dict(hand_dict)
+    a, b = run_scenario(scenario, seed=1), run_scenario(scenario, seed=1)
+    c = run_scenario(scenario, seed=2)
+    np.testing.assert_array_equal(a.requests.values, b.requests.values)
+    assert not np.array_equal(a.requests_mean.values, c.requests_mean.values)
