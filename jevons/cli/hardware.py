@@ -30,13 +30,19 @@ def hardware(
                 out.print(f"[bold]{field}[/]: {value}", highlight=False, soft_wrap=True)
         return
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("key", "name", "model", "$/GPU-h", "decode tok/s", "prefill tok/s", "kW", "$/Mtok"):
-        table.add_column(column, justify="left" if column in ("key", "name", "model") else "right")
+    table.add_column("key", no_wrap=True)
+    for column in ("$/GPU-h", "decode", "prefill", "kW", "$/Mtok"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("name")
     for p in profiles.values():
         table.add_row(
-            p.key, p.name, p.model, f"{p.cost_per_gpu_hour:.2f}", f"{p.decode_tokens_per_s:,.0f}",
+            p.key, f"{p.cost_per_gpu_hour:.2f}", f"{p.decode_tokens_per_s:,.0f}",
             f"{p.prefill_tokens_per_s:,.0f}", f"{p.power_kw:.2f}",
             f"{cost_per_million_tokens(p.cost_per_gpu_hour, p.decode_tokens_per_s):.3g}",
+            p.name,
         )
     out.print(table)
-    out.print("$/Mtok = $/GPU-hour / (decode tokens/s x 3600) x 1e6; `jevons hardware KEY` shows sources.")
+    out.print(
+        "decode, prefill: tokens/s per GPU; kW: all-in power per GPU;"
+        " $/Mtok = $/GPU-hour / (decode x 3600) x 1e6.\n`jevons hardware KEY` shows a profile's model, sources and notes."
+    )

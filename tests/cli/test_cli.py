@@ -1,0 +1,151 @@
+"""The command line as a user drives it: exit codes, messages, files."""
+
+from pathlib import Path
+
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from jevons.cli.main import app
+from tests.conftest import SCENARIOS
+
+runner = CliRunner()
+
+GOOD = """
+[horizon]
+start = 2027-01-01
+steps = 3
+
+[simulation]
+trajectories = 20
+
+[users]
+initial = { dist = "lognormal", median = 1000, p95 = 2000 }
+
+[usage]
+sessions_per_user_per_day = 1
+requests_per_session = 2
+input_tokens_per_request = 300
+output_tokens_per_call = 100
+
+[supply]
+hardware = "h200-hgx"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text)
+    return path
+
+
+def test_seed_table_reproduces_cost_per_token(tmp_path):
+    out = tmp_path / "seed.nc"
+    result = runner.invoke(app, ["run", str(SCENARIOS / "seed-table.toml"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "$4.35" in result.output
+    assert "$0.123" in result.output
+    assert "35x" in result.output
+    with xr.open_dataset(out) as ds:
+        median = ds.horizon_cost_per_mtok.sel(quantile=0.5)
+        assert float(median.sel(hardware="h200-hgx")) == pytest.approx(1.41 / (90 * 3600) * 1e6, rel=1e-12)
+        assert float(median.sel(hardware="gb300-nvl72")) == pytest.approx(2.65 / (6000 * 3600) * 1e6, rel=1e-12)
+
+
+def test_run_writes_a_readable_dataset_with_provenance(tmp_path):
+    scenario = write(tmp_path, GOOD)
+    out = tmp_path / "out.nc"
+    result = runner.invoke(app, ["run", str(scenario), "-o", str(out), "-n", "50", "--seed", "9"])
+    assert result.exit_code == 0, result.output
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["trajectories"] == 50
+        assert ds.attrs["seed"] == "9"
+        assert ds.attrs["backend"] == "numpy"
+        assert "lognormal" in ds.attrs["scenario"]
+        assert ds.peak_gpus.attrs["units"] == "GPUs"
+        assert float(ds.peak_gpus.sel(quantile=0.95, hardware="h200-hgx").isel(time=0)) > 0
+        assert set(ds.peak_gpus.dims) == {"quantile", "hardware", "time"}
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_default_output_is_named_after_the_scenario(tmp_path, monkeypatch):
+    scenario = write(tmp_path, GOOD)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["run", str(scenario), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "scenario.nc").exists()
+
+
+BAD_INPUTS = {
+    "missing key": (GOOD.replace("output_tokens_per_call = 100\n", ""), "usage.output_tokens_per_call"),
+    "unknown distribution": (
+        GOOD.replace('dist = "lognormal", median = 1000, p95 = 2000', 'dist = "zipf", a = 2'),
+        "users.initial: unknown distribution 'zipf'",
+    ),
+    "negative tokens": (GOOD.replace("input_tokens_per_request = 300", "input_tokens_per_request = -300"),
+                        "usage.input_tokens_per_request: must be non-negative"),
+    "probability above one": (GOOD + "\n[cache]\nhit_rate = 1.2\n", "cache.hit_rate: must be a probability"),
+    "probability spread outside [0, 1]": (
+        GOOD + '\n[reasoning]\nshare = { dist = "normal", mean = 0.5, sd = 0.3 }\n', "reasoning.share"
+    ),
+    "impossible date": (GOOD.replace("2027-01-01", "2027-02-30"), "not valid TOML"),
+    "date of the wrong type": (GOOD.replace("start = 2027-01-01", 'start = "next spring"'), "horizon.start"),
+    "malformed TOML": (GOOD.replace("[usage]", "[usage"), "not valid TOML"),
+    "unknown hardware": (GOOD.replace('"h200-hgx"', '"h900"'), "supply.hardware: unknown hardware 'h900'"),
+    "unknown key": (GOOD.replace("[users]", "[users]\ninital = 3"), "users.inital: unknown key"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_gets_one_clear_message(tmp_path, case):
+    text, expected = BAD_INPUTS[case]
+    scenario = write(tmp_path, text)
+    out = tmp_path / "out.nc"
+    for command in (["run", str(scenario), "-o", str(out)], ["validate", str(scenario)]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert expected in result.output
+        assert "Traceback" not in result.output
+        assert "error:" in result.output
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [scenario]
+
+
+def test_missing_scenario_file(tmp_path):
+    result = runner.invoke(app, ["run", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2
+    assert "no such file" in result.output
+
+
+def test_unwritable_output_fails_before_simulating(tmp_path):
+    scenario = write(tmp_path, GOOD)
+    result = runner.invoke(app, ["run", str(scenario), "-o", str(tmp_path / "missing" / "out.nc")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def test_unknown_backend_is_a_clear_error(tmp_path):
+    scenario = write(tmp_path, GOOD)
+    result = runner.invoke(app, ["run", str(scenario), "--backend", "tpu", "-o", str(tmp_path / "o.nc")])
+    assert result.exit_code == 2
+    assert "unknown backend 'tpu'" in result.output
+    assert not (tmp_path / "o.nc").exists()
+
+
+def test_validate_reports_the_plan():
+    result = runner.invoke(app, ["validate", str(SCENARIOS / "seed-table.toml")])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output
+    assert "h200-hgx, gb300-nvl72" in result.output
+
+
+def test_hardware_lists_the_catalog_and_shows_sources():
+    result = runner.invoke(app, ["hardware"])
+    assert result.exit_code == 0
+    assert "h200-hgx" in result.output and "gb300-nvl72" in result.output
+    one = runner.invoke(app, ["hardware", "h200-hgx"])
+    assert one.exit_code == 0
+    assert "source" in one.output and "1.41" in one.output
+    missing = runner.invoke(app, ["hardware", "tpu-v9"])
+    assert missing.exit_code == 2
+    assert "unknown hardware 'tpu-v9'" in missing.output
