@@ -24,8 +24,15 @@ HAND_SCENARIO = {
     "cache": {"hit_rate": 0.5},
     "variability": {"hour_weights": [1] * 12 + [3] + [1] * 11, "count_noise": False},
     "supply": {
-        "hardware": [{"key": "test-gpu", "cost_per_gpu_hour": 2.0, "decode_tokens_per_s": 100,
-                      "prefill_tokens_per_s": 1000, "power_kw": 1.0}],
+        "hardware": [
+            {
+                "key": "test-gpu",
+                "cost_per_gpu_hour": 2.0,
+                "decode_tokens_per_s": 100,
+                "prefill_tokens_per_s": 1000,
+                "power_kw": 1.0,
+            }
+        ],
         "target_utilization": 0.5,
         "energy_price_per_kwh": 0.1,
     },

@@ -9,6 +9,7 @@ inline (``{ key = "my-gpu", ... }``).
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import tomllib
 from importlib import resources
@@ -39,7 +40,7 @@ class HardwareProfile(BaseModel):
     def _check_curve(self) -> Self:
         if self.decode_curve is not None:
             xs = [p[0] for p in self.decode_curve]
-            if len(xs) < 2 or any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+            if len(xs) < 2 or any(b <= a for a, b in itertools.pairwise(xs)):
                 raise ValueError("decode_curve needs two or more points with rising interactivity")
             if any(x <= 0 or y <= 0 for x, y in self.decode_curve):
                 raise ValueError("decode_curve points must be positive")
@@ -77,7 +78,9 @@ def catalog() -> dict[str, HardwareProfile]:
     """All catalog profiles by key, in file order."""
     text = resources.files(__name__).joinpath("hardware.toml").read_text(encoding="utf-8")
     table = tomllib.loads(text)
-    return {key: HardwareProfile.model_validate({"key": key, **entry}) for key, entry in table.items()}
+    return {
+        key: HardwareProfile.model_validate({"key": key, **entry}) for key, entry in table.items()
+    }
 
 
 def _resolve_one(item: Any) -> Any:
@@ -89,7 +92,9 @@ def _resolve_one(item: Any) -> Any:
     if isinstance(item, dict) and "base" in item:
         base = item["base"]
         if base not in entries:
-            raise ValueError(f"unknown hardware base '{base}'; the catalog has: {', '.join(entries)}")
+            raise ValueError(
+                f"unknown hardware base '{base}'; the catalog has: {', '.join(entries)}"
+            )
         merged = entries[base].model_dump()
         overrides = {k: v for k, v in item.items() if k != "base"}
         merged.update(overrides)

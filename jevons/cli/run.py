@@ -25,6 +25,8 @@ def _money(x: float) -> str:
 
 
 def _count(x: float) -> str:
+    if abs(x) >= 1e15:
+        return f"{x:.3g}"
     for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(x) >= scale:
             return f"{x / scale:.3g}{unit}"
@@ -35,13 +37,16 @@ def print_summary(ds: xr.Dataset) -> None:
     q = ds["quantile"].values
     levels = [p for p in (0.5, 0.95, 0.99) if p in q]
     n, steps = ds.attrs["trajectories"], ds.attrs["steps"]
+    step = STEP_WORDS.get(ds.attrs["step"], ds.attrs["step"])
     out.print(
         f"[bold]{ds.attrs['scenario_name']}[/]: {n:,} trajectories x {steps} "
-        f"{STEP_WORDS.get(ds.attrs['step'], ds.attrs['step'])} steps from {ds.attrs['horizon_start']}"
+        f"{step} steps from {ds.attrs['horizon_start']}"
         f" ({ds.attrs['backend']} backend, {ds.attrs['wall_time_s']:.2f} s)",
         highlight=False,
     )
-    tokens = "  ".join(f"P{p * 100:g} {_count(float(ds.total_tokens.sel(quantile=p)))}" for p in levels)
+    tokens = "  ".join(
+        f"P{p * 100:g} {_count(float(ds.total_tokens.sel(quantile=p)))}" for p in levels
+    )
     out.print(f"total tokens over the horizon: {tokens}", highlight=False)
 
     label = "/".join(f"P{p * 100:g}" for p in levels)
@@ -75,7 +80,10 @@ def print_summary(ds: xr.Dataset) -> None:
         for size in ds.fleet_size.values:
             fleet.add_row(
                 str(size),
-                *[f"{float(ds.any_shortfall_probability.sel(fleet_size=size, hardware=hw)):.3f}" for hw in hardware],
+                *[
+                    f"{float(ds.any_shortfall_probability.sel(fleet_size=size, hardware=hw)):.3f}"
+                    for hw in hardware
+                ],
             )
         out.print(fleet)
 
@@ -84,14 +92,22 @@ def print_summary(ds: xr.Dataset) -> None:
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="NetCDF file to write [default: SCENARIO name + .nc].")
+        Path | None,
+        typer.Option("--output", "-o", help="NetCDF file to write [default: SCENARIO name + .nc]."),
     ] = None,
     trajectories: Annotated[
-        int | None, typer.Option("--trajectories", "-n", min=1, help="Override simulation.trajectories.")
+        int | None,
+        typer.Option("--trajectories", "-n", min=1, help="Override simulation.trajectories."),
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, max=2**64 - 1, help="Override simulation.seed.")] = None,
-    backend: Annotated[str, typer.Option(help="auto, or a backend name (see `jevons run --help`).")] = "auto",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    seed: Annotated[
+        int | None, typer.Option(min=0, max=2**64 - 1, help="Override simulation.seed.")
+    ] = None,
+    backend: Annotated[
+        str, typer.Option(help="auto, or a backend name (see `jevons run --help`).")
+    ] = "auto",
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
+    ] = False,
 ) -> None:
     """Simulate SCENARIO and write percentile demand, capacity and cost to a NetCDF file."""
     with user_errors():
@@ -99,12 +115,22 @@ def run(
         parsed = parse_scenario_text(text, str(scenario))
         target = check_writable(output or Path(scenario.stem + ".nc"))
         with Progress(
-            TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
-            TimeElapsedColumn(), console=err, transient=True, disable=quiet,
+            TextColumn("simulating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("steps"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=quiet,
         ) as bar:
             task = bar.add_task("simulate", total=parsed.horizon.steps)
             ds = run_scenario(
-                parsed, scenario_text=text, trajectories=trajectories, seed=seed, backend=backend,
+                parsed,
+                scenario_text=text,
+                trajectories=trajectories,
+                seed=seed,
+                backend=backend,
                 progress=lambda done, total: bar.update(task, completed=done),
             )
         write_netcdf(ds, target)

@@ -63,7 +63,7 @@ class _Dist(BaseModel):
     def _clipped_pmf_values(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
         """Values and probabilities of clip(X, low, high) for a discrete X with finite bounds."""
         rv = self._frozen()
-        lo, hi = int(math.ceil(low)), int(math.floor(high))
+        lo, hi = math.ceil(low), math.floor(high)
         k = np.arange(lo, hi + 1, dtype=np.float64)
         p = rv.pmf(k)
         p[0] = rv.cdf(lo)  # mass at or below the floor collapses onto it
@@ -182,10 +182,13 @@ class LogNormal(_Dist):
 
 
 def lognormal_capped_mean(mu: float, sigma: float, cap: float) -> float:
-    """E[min(X, cap)] for log X ~ N(mu, sigma^2), in closed form.
+    """E[min(X, cap)] for log X ~ N(mu, sigma^2), in closed form::
 
-    .. math:: e^{\\mu + \\sigma^2/2}\\,\\Phi\\!\\left(\\frac{\\ln c - \\mu - \\sigma^2}{\\sigma}\\right)
-              + c\\left(1 - \\Phi\\!\\left(\\frac{\\ln c - \\mu}{\\sigma}\\right)\\right)
+        exp(mu + sigma^2 / 2) Phi((ln cap - mu - sigma^2) / sigma)
+            + cap (1 - Phi((ln cap - mu) / sigma))
+
+    The first term is the mean of the draws below the budget, the second the
+    budget times the chance a call would have thought longer.
     """
     if cap <= 0:
         return 0.0
@@ -321,13 +324,31 @@ def _number_to_fixed(value: Any) -> Any:
 
 
 Distribution = Annotated[
-    Fixed | Uniform | Normal | LogNormal | Beta | Triangular | Pert | Gamma | Poisson
-    | NegativeBinomial | Empirical,
+    Fixed
+    | Uniform
+    | Normal
+    | LogNormal
+    | Beta
+    | Triangular
+    | Pert
+    | Gamma
+    | Poisson
+    | NegativeBinomial
+    | Empirical,
     Field(discriminator="dist"),
     BeforeValidator(_number_to_fixed),
 ]
 
 DISTRIBUTION_NAMES = (
-    "fixed", "uniform", "normal", "lognormal", "beta", "triangular", "pert", "gamma", "poisson",
-    "negative_binomial", "empirical",
+    "fixed",
+    "uniform",
+    "normal",
+    "lognormal",
+    "beta",
+    "triangular",
+    "pert",
+    "gamma",
+    "poisson",
+    "negative_binomial",
+    "empirical",
 )

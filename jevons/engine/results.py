@@ -34,7 +34,11 @@ def build_dataset(summary: ExactSummary, plan: ModelPlan, provenance: dict) -> x
         if v.stat == "probability":
             data_vars[name] = ((*v.lead_dims, "time"), means, _attrs(name))
             continue
-        data_vars[name] = (("quantile", *v.lead_dims, "time"), summary.step_stats[name], _attrs(name))
+        data_vars[name] = (
+            ("quantile", *v.lead_dims, "time"),
+            summary.step_stats[name],
+            _attrs(name),
+        )
         data_vars[f"{name}_mean"] = ((*v.lead_dims, "time"), means, _attrs(name, " (mean)"))
     for name, means in summary.horizon_means.items():
         v = VARIABLES[name]
@@ -54,12 +58,20 @@ def check_writable(path: str | Path) -> Path:
     """Fail before any work if ``path`` cannot be written."""
     path = Path(path)
     if path.is_dir():
-        raise JevonsError(f"output {path} is a directory; give a file name such as {path / 'run.nc'}")
+        raise JevonsError(
+            f"output {path} is a directory; give a file name such as {path / 'run.nc'}"
+        )
     if not path.parent.exists():
         raise JevonsError(f"output folder {path.parent} does not exist")
     if not os.access(path.parent, os.W_OK):
         raise JevonsError(f"output folder {path.parent} is not writable")
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
@@ -74,9 +86,9 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     try:
         encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
         ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it a normal file's mode
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return path
-

@@ -60,12 +60,16 @@ def _draw(dist, path: str, trajectories: np.ndarray, key: tuple[int, int]) -> np
     return dist.ppf(uniform_from_word(parameter_word(trajectories, path, key)))
 
 
-def draw_inputs(scenario: Scenario, trajectories: np.ndarray, key: tuple[int, int]) -> TrajectoryInputs:
+def draw_inputs(
+    scenario: Scenario, trajectories: np.ndarray, key: tuple[int, int]
+) -> TrajectoryInputs:
     values = {}
     for path in PARAMETER_PATHS:
         dist = _lookup(scenario, path)
-        values[path] = np.full(len(trajectories), np.inf) if dist is None else _draw(
-            dist, path, trajectories, key
+        values[path] = (
+            np.full(len(trajectories), np.inf)
+            if dist is None
+            else _draw(dist, path, trajectories, key)
         )
     surges = scenario.variability.surges
     multipliers = np.empty((len(surges), len(trajectories)))

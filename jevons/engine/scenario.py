@@ -29,7 +29,11 @@ def _within(low: float, high: float, meaning: str, strict_low: bool = False):
         lo, hi = dist.support()
         # A strict bound excludes the value itself, which a continuous draw has zero
         # chance of hitting; a fixed value or a count can hit it.
-        hits_low = strict_low and lo <= low and (isinstance(dist, Fixed) or dist.discrete or dist.dist == "empirical")
+        hits_low = (
+            strict_low
+            and lo <= low
+            and (isinstance(dist, Fixed) or dist.discrete or dist.dist == "empirical")
+        )
         if lo < low or hi > high or hits_low:
             if isinstance(dist, Fixed):
                 raise ValueError(f"must be {meaning}, got {dist.value}")
@@ -45,7 +49,9 @@ def _within(low: float, high: float, meaning: str, strict_low: bool = False):
 NonNegative = Annotated[Distribution, _within(0.0, math.inf, "non-negative")]
 Positive = Annotated[Distribution, _within(0.0, math.inf, "positive", strict_low=True)]
 Probability = Annotated[Distribution, _within(0.0, 1.0, "a probability in [0, 1]")]
-GrowthRate = Annotated[Distribution, _within(-1.0, math.inf, "greater than -1 (-100%)", strict_low=True)]
+GrowthRate = Annotated[
+    Distribution, _within(-1.0, math.inf, "greater than -1 (-100%)", strict_low=True)
+]
 AnyReal = Distribution
 
 
@@ -149,7 +155,9 @@ class Surge(_Section):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.end < self.start:
-            raise ValueError(f"surge '{self.name}' ends ({self.end}) before it starts ({self.start})")
+            raise ValueError(
+                f"surge '{self.name}' ends ({self.end}) before it starts ({self.start})"
+            )
         return self
 
 

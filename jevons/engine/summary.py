@@ -48,16 +48,22 @@ class ExactSummary:
                 self.step_means[name] = np.empty((*lead, self.steps))
                 if variable.stat == "quantiles":
                     self.step_stats[name] = np.empty((len(self.quantiles), *lead, self.steps))
-            self.step_means[name][..., t] = np.nanmean(array, axis=-1) if np.isnan(array).any() else array.mean(axis=-1)
+            self.step_means[name][..., t] = (
+                np.nanmean(array, axis=-1) if np.isnan(array).any() else array.mean(axis=-1)
+            )
             if variable.stat == "quantiles":
                 self.step_stats[name][..., t] = _quantiles(array, self.quantiles)
 
     def add_horizon(self, values: dict[str, np.ndarray]) -> None:
         for name, array in values.items():
             variable = VARIABLES[name]
-            self.horizon_means[name] = np.nanmean(array, axis=-1) if np.isnan(array).any() else array.mean(axis=-1)
+            self.horizon_means[name] = (
+                np.nanmean(array, axis=-1) if np.isnan(array).any() else array.mean(axis=-1)
+            )
             if variable.stat == "quantiles":
                 self.horizon_stats[name] = _quantiles(array, self.quantiles)
         for variable in VARIABLES.values():
             if variable.cvar_of in values:
-                self.horizon_stats[variable.name] = tail_mean(values[variable.cvar_of], self.quantiles)
+                self.horizon_stats[variable.name] = tail_mean(
+                    values[variable.cvar_of], self.quantiles
+                )

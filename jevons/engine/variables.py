@@ -42,30 +42,93 @@ _STEP = [
     Variable("peak_gpus", "GPUs", "GPUs needed in the busiest hour at target utilisation", HW),
     Variable("cost", "USD", "GPU-hours x $/GPU-hour, plus energy if priced (elastic)", HW),
     Variable("energy_kwh", "kWh", "energy of the GPU-hours at the profile's all-in power", HW),
-    Variable("cost_per_mtok", "USD per million output tokens", "cost per million visible output tokens", HW),
+    Variable(
+        "cost_per_mtok",
+        "USD per million output tokens",
+        "cost per million visible output tokens",
+        HW,
+    ),
     Variable("tokens_per_mw", "tokens/s per MW", "decoded tokens per second per MW of power", HW),
     Variable("utilization", "1", "busy share of a fixed fleet's GPU-hours", FLEET),
     Variable("unserved_tokens", "tokens", "output tokens a fixed fleet could not serve", FLEET),
-    Variable("shortfall_probability", "1", "probability the peak hour needs more GPUs than the fleet", FLEET, "probability"),
+    Variable(
+        "shortfall_probability",
+        "1",
+        "probability the peak hour needs more GPUs than the fleet",
+        FLEET,
+        "probability",
+    ),
 ]
 
 _HORIZON = [
     Variable("total_requests", "requests", "requests over the horizon", scope="horizon"),
     Variable("total_llm_calls", "calls", "LLM calls over the horizon", scope="horizon"),
     Variable("total_input_tokens", "tokens", "input tokens over the horizon", scope="horizon"),
-    Variable("total_output_tokens", "tokens", "visible output tokens over the horizon", scope="horizon"),
-    Variable("total_thinking_tokens", "tokens", "thinking tokens over the horizon", scope="horizon"),
-    Variable("total_tokens", "tokens", "input + output + thinking tokens over the horizon", scope="horizon"),
-    Variable("total_gpu_hours", "GPU-hours", "GPU-hours over the horizon (elastic)", HW, scope="horizon"),
+    Variable(
+        "total_output_tokens", "tokens", "visible output tokens over the horizon", scope="horizon"
+    ),
+    Variable(
+        "total_thinking_tokens", "tokens", "thinking tokens over the horizon", scope="horizon"
+    ),
+    Variable(
+        "total_tokens",
+        "tokens",
+        "input + output + thinking tokens over the horizon",
+        scope="horizon",
+    ),
+    Variable(
+        "total_gpu_hours", "GPU-hours", "GPU-hours over the horizon (elastic)", HW, scope="horizon"
+    ),
     Variable("total_cost", "USD", "cost over the horizon (elastic)", HW, scope="horizon"),
     Variable("total_energy_kwh", "kWh", "energy over the horizon (elastic)", HW, scope="horizon"),
-    Variable("max_peak_gpus", "GPUs", "largest peak-hour GPU need over the horizon", HW, scope="horizon"),
-    Variable("horizon_cost_per_mtok", "USD per million output tokens", "total cost / total output tokens", HW, scope="horizon"),
-    Variable("cost_cvar", "USD", "mean total cost in the worst (1 - quantile) share of trajectories", HW, scope="horizon", cvar_of="total_cost"),
-    Variable("max_peak_gpus_cvar", "GPUs", "mean max peak GPUs in the worst (1 - quantile) share", HW, scope="horizon", cvar_of="max_peak_gpus"),
-    Variable("total_unserved_tokens", "tokens", "output tokens a fixed fleet could not serve", FLEET, scope="horizon"),
-    Variable("fleet_cost_per_mtok", "USD per million output tokens", "fixed fleet cost per million served output tokens", FLEET, scope="horizon"),
-    Variable("any_shortfall_probability", "1", "probability of at least one short peak hour", FLEET, "probability", "horizon"),
+    Variable(
+        "max_peak_gpus", "GPUs", "largest peak-hour GPU need over the horizon", HW, scope="horizon"
+    ),
+    Variable(
+        "horizon_cost_per_mtok",
+        "USD per million output tokens",
+        "total cost / total output tokens",
+        HW,
+        scope="horizon",
+    ),
+    Variable(
+        "cost_cvar",
+        "USD",
+        "mean total cost in the worst (1 - quantile) share of trajectories",
+        HW,
+        scope="horizon",
+        cvar_of="total_cost",
+    ),
+    Variable(
+        "max_peak_gpus_cvar",
+        "GPUs",
+        "mean max peak GPUs in the worst (1 - quantile) share",
+        HW,
+        scope="horizon",
+        cvar_of="max_peak_gpus",
+    ),
+    Variable(
+        "total_unserved_tokens",
+        "tokens",
+        "output tokens a fixed fleet could not serve",
+        FLEET,
+        scope="horizon",
+    ),
+    Variable(
+        "fleet_cost_per_mtok",
+        "USD per million output tokens",
+        "fixed fleet cost per million served output tokens",
+        FLEET,
+        scope="horizon",
+    ),
+    Variable(
+        "any_shortfall_probability",
+        "1",
+        "probability of at least one short peak hour",
+        FLEET,
+        "probability",
+        "horizon",
+    ),
 ]
 
 VARIABLES: dict[str, Variable] = {v.name: v for v in _STEP + _HORIZON}

@@ -45,13 +45,23 @@ def users_next(users, growth_per_month, volatility, saturation, months, z):
     return np.minimum(grown, saturation)
 
 
-def expected_requests(users, sessions_per_day, requests_per_session, step_hours, calendar_factor, surge, noise):
+def expected_requests(
+    users, sessions_per_day, requests_per_session, step_hours, calendar_factor, surge, noise
+):
     """Mean requests in one step before count noise [requests].
 
     users x sessions/day x requests/session x days in the step, shaped by the
     hour-of-day and weekday calendar, surge windows and step noise.
     """
-    return users * sessions_per_day * requests_per_session * (step_hours / 24.0) * calendar_factor * surge * noise
+    return (
+        users
+        * sessions_per_day
+        * requests_per_session
+        * (step_hours / 24.0)
+        * calendar_factor
+        * surge
+        * noise
+    )
 
 
 def step_noise(log_sd, z):
@@ -96,14 +106,18 @@ def llm_calls(requests, calls_per_request):
     return requests * calls_per_request
 
 
-def input_tokens(requests, input_per_request, growth_per_call, calls_per_request, call_pairs_per_request):
+def input_tokens(
+    requests, input_per_request, growth_per_call, calls_per_request, call_pairs_per_request
+):
     """Input (prompt) tokens over all calls [tokens].
 
     Call k of a request reads the request's input plus ``(k - 1)`` rounds of
     appended context (tool results, earlier turns): a request with C calls reads
     ``C I + g C (C - 1) / 2`` tokens, whose mean uses E[C] and E[C(C - 1)].
     """
-    per_request = input_per_request * calls_per_request + growth_per_call * call_pairs_per_request / 2.0
+    per_request = (
+        input_per_request * calls_per_request + growth_per_call * call_pairs_per_request / 2.0
+    )
     return requests * per_request
 
 

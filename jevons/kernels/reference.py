@@ -68,10 +68,17 @@ def simulate(
     n_hw = len(plan.hardware)
 
     users = inputs["users.initial"].copy()
+    # A market is never smaller than the users already in it.
+    saturation = np.maximum(inputs["users.saturation"], users)
     totals = {
         name: np.zeros(n)
-        for name in ("total_requests", "total_llm_calls", "total_input_tokens",
-                     "total_output_tokens", "total_thinking_tokens")
+        for name in (
+            "total_requests",
+            "total_llm_calls",
+            "total_input_tokens",
+            "total_output_tokens",
+            "total_thinking_tokens",
+        )
     }
     for name in ("total_gpu_hours", "total_cost", "total_energy_kwh", "max_peak_gpus"):
         totals[name] = np.zeros((n_hw, n))
@@ -82,8 +89,12 @@ def simulate(
         words = step_block(trajectories, t, key)
         if t > 0:
             users = layers.users_next(
-                users, inputs["users.growth_per_month"], inputs["users.volatility"],
-                inputs["users.saturation"], months, normal_from_word(words[0]),
+                users,
+                inputs["users.growth_per_month"],
+                inputs["users.volatility"],
+                saturation,
+                months,
+                normal_from_word(words[0]),
             )
         # Surges: the mean over the step scales by coverage; the peak hour by the full multiplier.
         coverage = cal.surge_coverage[:, t][:, None]
@@ -93,8 +104,13 @@ def simulate(
 
         noise = layers.step_noise(inputs["variability.step_noise"], normal_from_word(words[1]))
         mean_requests = layers.expected_requests(
-            users, inputs["usage.sessions_per_user_per_day"], inputs["usage.requests_per_session"],
-            plan.step_hours, cal.mean_factor[t], surge_mean, noise,
+            users,
+            inputs["usage.sessions_per_user_per_day"],
+            inputs["usage.requests_per_session"],
+            plan.step_hours,
+            cal.mean_factor[t],
+            surge_mean,
+            noise,
         )
         if plan.count_noise:
             requests = layers.poisson_counts(mean_requests, uniform_from_word(words[2]))
@@ -104,13 +120,19 @@ def simulate(
             peak_share = np.where(surge_mean > 0, cal.peak_share[t] * surge_peak / surge_mean, 0.0)
         calls = layers.llm_calls(requests, plan.calls_per_request)
         inputs_tok = layers.input_tokens(
-            requests, inputs["usage.input_tokens_per_request"],
-            inputs["agents.context_growth_per_call"], plan.calls_per_request,
+            requests,
+            inputs["usage.input_tokens_per_request"],
+            inputs["agents.context_growth_per_call"],
+            plan.calls_per_request,
             plan.call_pairs_per_request,
         )
         output = layers.output_tokens(calls, inputs["usage.output_tokens_per_call"])
-        thinking = layers.thinking_tokens(calls, inputs["reasoning.share"], plan.thinking_per_reasoning_call)
-        hit = layers.cache_hit_rate(inputs["cache.hit_rate"], inputs["cache.drift_per_month"], t * months)
+        thinking = layers.thinking_tokens(
+            calls, inputs["reasoning.share"], plan.thinking_per_reasoning_call
+        )
+        hit = layers.cache_hit_rate(
+            inputs["cache.hit_rate"], inputs["cache.drift_per_month"], t * months
+        )
         cached = hit * inputs_tok
         prefill = inputs_tok - cached
 
@@ -121,7 +143,9 @@ def simulate(
         cost = gpu_hours * price + energy * plan.energy_price_per_kwh
         with np.errstate(invalid="ignore", divide="ignore"):
             cost_per_mtok = np.where(output > 0, cost / output * 1e6, np.nan)
-            tokens_per_mw = np.where(energy > 0, (output + thinking) * 1000.0 / (energy * 3600.0), np.nan)
+            tokens_per_mw = np.where(
+                energy > 0, (output + thinking) * 1000.0 / (energy * 3600.0), np.nan
+            )
 
         values = {
             "users": users,
@@ -165,7 +189,9 @@ def simulate(
     out = totals["total_output_tokens"]
     totals["total_tokens"] = totals["total_input_tokens"] + out + totals["total_thinking_tokens"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        totals["horizon_cost_per_mtok"] = np.where(out > 0, totals["total_cost"] / out * 1e6, np.nan)
+        totals["horizon_cost_per_mtok"] = np.where(
+            out > 0, totals["total_cost"] / out * 1e6, np.nan
+        )
         if len(fleet):
             hours = plan.steps * plan.step_hours
             fleet_cost = fleet * hours * (price + power * plan.energy_price_per_kwh)

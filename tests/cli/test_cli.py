@@ -48,8 +48,12 @@ def test_seed_table_reproduces_cost_per_token(tmp_path):
     assert "35x" in result.output
     with xr.open_dataset(out) as ds:
         median = ds.horizon_cost_per_mtok.sel(quantile=0.5)
-        assert float(median.sel(hardware="h200-hgx")) == pytest.approx(1.41 / (90 * 3600) * 1e6, rel=1e-12)
-        assert float(median.sel(hardware="gb300-nvl72")) == pytest.approx(2.65 / (6000 * 3600) * 1e6, rel=1e-12)
+        assert float(median.sel(hardware="h200-hgx")) == pytest.approx(
+            1.41 / (90 * 3600) * 1e6, rel=1e-12
+        )
+        assert float(median.sel(hardware="gb300-nvl72")) == pytest.approx(
+            2.65 / (6000 * 3600) * 1e6, rel=1e-12
+        )
 
 
 def test_run_writes_a_readable_dataset_with_provenance(tmp_path):
@@ -77,21 +81,36 @@ def test_default_output_is_named_after_the_scenario(tmp_path, monkeypatch):
 
 
 BAD_INPUTS = {
-    "missing key": (GOOD.replace("output_tokens_per_call = 100\n", ""), "usage.output_tokens_per_call"),
+    "missing key": (
+        GOOD.replace("output_tokens_per_call = 100\n", ""),
+        "usage.output_tokens_per_call",
+    ),
     "unknown distribution": (
         GOOD.replace('dist = "lognormal", median = 1000, p95 = 2000', 'dist = "zipf", a = 2'),
         "users.initial: unknown distribution 'zipf'",
     ),
-    "negative tokens": (GOOD.replace("input_tokens_per_request = 300", "input_tokens_per_request = -300"),
-                        "usage.input_tokens_per_request: must be non-negative"),
-    "probability above one": (GOOD + "\n[cache]\nhit_rate = 1.2\n", "cache.hit_rate: must be a probability"),
+    "negative tokens": (
+        GOOD.replace("input_tokens_per_request = 300", "input_tokens_per_request = -300"),
+        "usage.input_tokens_per_request: must be non-negative",
+    ),
+    "probability above one": (
+        GOOD + "\n[cache]\nhit_rate = 1.2\n",
+        "cache.hit_rate: must be a probability",
+    ),
     "probability spread outside [0, 1]": (
-        GOOD + '\n[reasoning]\nshare = { dist = "normal", mean = 0.5, sd = 0.3 }\n', "reasoning.share"
+        GOOD + '\n[reasoning]\nshare = { dist = "normal", mean = 0.5, sd = 0.3 }\n',
+        "reasoning.share",
     ),
     "impossible date": (GOOD.replace("2027-01-01", "2027-02-30"), "not valid TOML"),
-    "date of the wrong type": (GOOD.replace("start = 2027-01-01", 'start = "next spring"'), "horizon.start"),
+    "date of the wrong type": (
+        GOOD.replace("start = 2027-01-01", 'start = "next spring"'),
+        "horizon.start",
+    ),
     "malformed TOML": (GOOD.replace("[usage]", "[usage"), "not valid TOML"),
-    "unknown hardware": (GOOD.replace('"h200-hgx"', '"h900"'), "supply.hardware: unknown hardware 'h900'"),
+    "unknown hardware": (
+        GOOD.replace('"h200-hgx"', '"h900"'),
+        "supply.hardware: unknown hardware 'h900'",
+    ),
     "unknown key": (GOOD.replace("[users]", "[users]\ninital = 3"), "users.inital: unknown key"),
 }
 
@@ -126,7 +145,9 @@ def test_unwritable_output_fails_before_simulating(tmp_path):
 
 def test_unknown_backend_is_a_clear_error(tmp_path):
     scenario = write(tmp_path, GOOD)
-    result = runner.invoke(app, ["run", str(scenario), "--backend", "tpu", "-o", str(tmp_path / "o.nc")])
+    result = runner.invoke(
+        app, ["run", str(scenario), "--backend", "tpu", "-o", str(tmp_path / "o.nc")]
+    )
     assert result.exit_code == 2
     assert "unknown backend 'tpu'" in result.output
     assert not (tmp_path / "o.nc").exists()

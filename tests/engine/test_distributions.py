@@ -18,7 +18,11 @@ CASES = [
     (5, 5.0, 0.0),
     ({"dist": "uniform", "low": 2, "high": 6}, 4.0, 4 / math.sqrt(12)),
     ({"dist": "normal", "mean": 10, "sd": 2}, 10.0, 2.0),
-    ({"dist": "lognormal", "mu": 1.0, "sigma": 0.5}, math.exp(1.125), math.sqrt((math.exp(0.25) - 1) * math.exp(2.25))),
+    (
+        {"dist": "lognormal", "mu": 1.0, "sigma": 0.5},
+        math.exp(1.125),
+        math.sqrt((math.exp(0.25) - 1) * math.exp(2.25)),
+    ),
     ({"dist": "beta", "mean": 0.3, "sd": 0.1}, 0.3, 0.1),
     ({"dist": "triangular", "low": 0, "mode": 1, "high": 5}, 2.0, math.sqrt((25 + 1 - 5) / 18)),
     ({"dist": "pert", "low": 0, "mode": 2, "high": 10}, (0 + 4 * 2 + 10) / 6, None),
@@ -78,7 +82,9 @@ def test_invalid_parameters_are_rejected(spec):
         DIST.validate_python(spec)
 
 
-@pytest.mark.parametrize(("mu", "sigma", "cap"), [(7.0, 1.0, 4000.0), (8.0, 0.3, 1e6), (6.0, 2.0, 100.0)])
+@pytest.mark.parametrize(
+    ("mu", "sigma", "cap"), [(7.0, 1.0, 4000.0), (8.0, 0.3, 1e6), (6.0, 2.0, 100.0)]
+)
 def test_lognormal_mean_truncated_at_budget_closed_form(mu, sigma, cap):
     rv = stats.lognorm(sigma, scale=math.exp(mu))
     below, _ = integrate.quad(lambda x: x * rv.pdf(x), 0, cap, limit=500)

@@ -30,18 +30,29 @@ def test_zero_variance_scenario_equals_hand_arithmetic(hand_scenario):
     cost = gpu_hours * 2.0 + gpu_hours * 1.0 * 0.1
 
     expected = {
-        "users": users, "requests": requests, "llm_calls": calls, "input_tokens": input_tokens,
-        "cached_input_tokens": 0.5 * input_tokens, "prefill_tokens": prefill,
-        "output_tokens": output, "thinking_tokens": thinking, "gpu_hours": gpu_hours,
-        "peak_gpus": gpu_hours * peak_share, "peak_hour_requests": requests * peak_share,
-        "cost": cost, "energy_kwh": gpu_hours, "cost_per_mtok": cost / output * 1e6,
+        "users": users,
+        "requests": requests,
+        "llm_calls": calls,
+        "input_tokens": input_tokens,
+        "cached_input_tokens": 0.5 * input_tokens,
+        "prefill_tokens": prefill,
+        "output_tokens": output,
+        "thinking_tokens": thinking,
+        "gpu_hours": gpu_hours,
+        "peak_gpus": gpu_hours * peak_share,
+        "peak_hour_requests": requests * peak_share,
+        "cost": cost,
+        "energy_kwh": gpu_hours,
+        "cost_per_mtok": cost / output * 1e6,
         "tokens_per_mw": (output + thinking) * 1000 / (gpu_hours * 3600),
     }
     for name, values in expected.items():
         np.testing.assert_allclose(ds[name].values, values, rtol=1e-12, err_msg=name)
     np.testing.assert_allclose(float(ds.total_cost), cost.sum(), rtol=1e-12)
     np.testing.assert_allclose(float(ds.max_peak_gpus), (gpu_hours * peak_share).max(), rtol=1e-12)
-    np.testing.assert_allclose(float(ds.horizon_cost_per_mtok), cost.sum() / output.sum() * 1e6, rtol=1e-12)
+    np.testing.assert_allclose(
+        float(ds.horizon_cost_per_mtok), cost.sum() / output.sum() * 1e6, rtol=1e-12
+    )
     np.testing.assert_allclose(
         float(ds.total_tokens), (input_tokens + output + thinking).sum(), rtol=1e-12
     )
@@ -69,7 +80,12 @@ def test_surge_scales_covered_days_only(hand_dict):
 
 
 def test_saturation_caps_users(hand_dict):
-    hand_dict["users"] = {"initial": 1000, "growth_per_month": 3.0, "volatility": 0.1, "saturation": 1500}
+    hand_dict["users"] = {
+        "initial": 1000,
+        "growth_per_month": 3.0,
+        "volatility": 0.1,
+        "saturation": 1500,
+    }
     hand_dict["horizon"]["steps"] = 365
     hand_dict["simulation"]["trajectories"] = 200
     ds = run_scenario(scenario_from_dict(hand_dict))
@@ -119,7 +135,9 @@ def test_unserved_share_matches_hour_by_hour_sum():
     profile = np.array([0.2, 0.5, 1.0, 1.5, 2.0, 0.8])
     profile = profile / profile.mean()
     ratios = np.array([0.0, 0.1, 0.5, 0.9, 1.0, 1.3, 2.5, 10.0])
-    brute = [np.maximum(r * profile - 1, 0).sum() / (r * profile).sum() if r > 0 else 0.0 for r in ratios]
+    brute = [
+        np.maximum(r * profile - 1, 0).sum() / (r * profile).sum() if r > 0 else 0.0 for r in ratios
+    ]
     np.testing.assert_allclose(unserved_share(ratios, profile), brute, atol=1e-12)
 
 
