@@ -15,7 +15,13 @@ SHIPPED = sorted(SCENARIOS.glob("*.toml"))
 
 def test_the_promised_scenarios_ship():
     names = {p.stem for p in SHIPPED}
-    assert {"seed-table", "chat-assistant", "agentic-coding", "enterprise-rag", "reasoning-analyst"} <= names
+    assert {
+        "seed-table",
+        "chat-assistant",
+        "agentic-coding",
+        "enterprise-rag",
+        "reasoning-analyst",
+    } <= names
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
@@ -38,9 +44,13 @@ def test_shipped_scenario_runs(path):
 def test_full_size_run_from_the_readme(tmp_path):
     """The README's first command: 100,000 trajectories x 365 daily steps on the CPU."""
     out = tmp_path / "chat.nc"
-    result = CliRunner().invoke(app, ["run", str(SCENARIOS / "chat-assistant.toml"), "-o", str(out)])
+    result = CliRunner().invoke(
+        app, ["run", str(SCENARIOS / "chat-assistant.toml"), "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     with xr.open_dataset(out) as ds:
         assert ds.attrs["trajectories"] == 100_000
         assert ds.sizes["time"] == 365
-        assert float(ds.peak_gpus.sel(quantile=0.99).max()) > float(ds.peak_gpus.sel(quantile=0.5).max())
+        assert float(ds.peak_gpus.sel(quantile=0.99).max()) > float(
+            ds.peak_gpus.sel(quantile=0.5).max()
+        )
