@@ -8,6 +8,7 @@ backend in ``PREFERENCE``.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ class Backend:
     description: str
     available: Callable[[], bool]
     load: Callable[[], Callable]  # returns the simulate function, importing lazily
+    reducer: Callable[[], Callable]  # returns the row reducer of its summaries
 
 
 def _numpy_simulate():
@@ -28,10 +30,41 @@ def _numpy_simulate():
     return simulate
 
 
+def _numpy_reducer():
+    from jevons.engine.summary import numpy_reducer
+
+    return numpy_reducer
+
+
+def _compiled_reducer():
+    from jevons.engine.summary import compiled_reducer
+
+    return compiled_reducer
+
+
+def _numba_available() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def _cpu_simulate():
+    from jevons.kernels.cpu import simulate
+
+    return simulate
+
+
 BACKENDS: dict[str, Backend] = {
-    "numpy": Backend("numpy", "vectorised NumPy reference model", lambda: True, _numpy_simulate),
+    "cpu": Backend(
+        "cpu",
+        "fused model on every CPU core (numba)",
+        _numba_available,
+        _cpu_simulate,
+        _compiled_reducer,
+    ),
+    "numpy": Backend(
+        "numpy", "vectorised NumPy reference model", lambda: True, _numpy_simulate, _numpy_reducer
+    ),
 }
-PREFERENCE = ("numpy",)
+PREFERENCE = ("cpu", "numpy")
 
 
 def get_backend(name: str) -> Backend:

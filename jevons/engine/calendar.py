@@ -24,6 +24,9 @@ class Calendar:
     ``cell_profile``: (steps, step_hours) hourly weight relative to the step's mean.
     ``surge_coverage``: (surges, steps) fraction of the step's hours inside each surge.
     ``step_start``: start of each step (datetime64[h]).
+    ``excess_knots``, ``excess_values``, ``excess_count``: per step, the distinct
+    relative hourly weights p (ascending, padded with the last) and the mean
+    excess ``mean_c max(p_c - p, 0)`` at each; see :func:`unserved_share`.
     """
 
     step_hours: int
@@ -32,6 +35,9 @@ class Calendar:
     peak_share: np.ndarray
     cell_profile: np.ndarray
     surge_coverage: np.ndarray
+    excess_knots: np.ndarray
+    excess_values: np.ndarray
+    excess_count: np.ndarray
 
     @property
     def steps(self) -> int:
@@ -62,6 +68,7 @@ def build_calendar(horizon: Horizon, variability: Variability) -> Calendar:
         inside = (days >= np.datetime64(surge.start)) & (days <= np.datetime64(surge.end))
         coverage[k] = inside.reshape(horizon.steps, hours_per_step).mean(axis=1)
 
+    knots, values, count = excess_table(profile)
     return Calendar(
         step_hours=hours_per_step,
         step_start=cells[::hours_per_step],
@@ -69,4 +76,40 @@ def build_calendar(horizon: Horizon, variability: Variability) -> Calendar:
         peak_share=peak_share,
         cell_profile=profile,
         surge_coverage=coverage,
+        excess_knots=knots,
+        excess_values=values,
+        excess_count=count,
     )
+
+
+def excess_table(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Knots and values of the mean-excess function of each step's hourly profile."""
+    steps, cells = profile.shape
+    knots = np.empty((steps, cells))
+    values = np.empty((steps, cells))
+    count = np.empty(steps, dtype=np.int64)
+    for t in range(steps):
+        distinct = np.unique(profile[t])
+        m = len(distinct)
+        knots[t, :m] = distinct
+        knots[t, m:] = distinct[-1]
+        values[t, :m] = np.maximum(profile[t][None, :] - distinct[:, None], 0.0).mean(axis=1)
+        values[t, m:] = values[t, m - 1]
+        count[t] = m
+    return knots, values, count
+
+
+def unserved_share(need_ratio: np.ndarray, knots: np.ndarray, excess: np.ndarray) -> np.ndarray:
+    """Share of a step's work a fixed fleet cannot serve.
+
+    ``need_ratio`` = mean GPUs needed / fleet size, and the step's hourly weights
+    relative to its mean are p_c. The hours above the fleet lose
+    ``mean_c max(r p_c - 1, 0) / r = E(1 / r)`` with ``E(x) = mean_c max(p_c - x, 0)``,
+    which is piecewise linear between the knots (the distinct p_c), is
+    ``1 - x`` below the lowest and 0 above the highest.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inverse = np.where(need_ratio > 0, 1.0 / need_ratio, np.inf)
+        share = np.interp(inverse, knots, excess, right=0.0)
+        share = np.where(inverse < knots[0], 1.0 - inverse, share)
+        return np.where(need_ratio > 0, share, 0.0)

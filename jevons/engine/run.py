@@ -45,14 +45,15 @@ def run_scenario(
 
     trajectory_index = np.arange(n, dtype=np.uint64)
     inputs = draw_inputs(scenario, trajectory_index, key)
-    summary = ExactSummary(quantiles, plan.steps)
+    summary = ExactSummary(quantiles, plan.steps, chosen.reducer())
 
-    def on_step(t: int, values: dict[str, np.ndarray]) -> None:
-        summary.add_step(t, values)
+    def on_block(t0: int, values: dict[str, np.ndarray]) -> None:
+        summary.add_block(t0, values)
         if progress is not None:
-            progress(t + 1, plan.steps)
+            steps_done = t0 + next(iter(values.values())).shape[-2]
+            progress(steps_done, plan.steps)
 
-    totals = simulate(plan, inputs, trajectory_index, key, on_step)
+    totals = simulate(plan, inputs, trajectory_index, key, on_block)
     summary.add_horizon(totals)
 
     provenance = {

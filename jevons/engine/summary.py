@@ -1,22 +1,38 @@
 """Exact percentile summaries over trajectories.
 
-Each step's values for every trajectory arrive together and are reduced at
-once to quantiles and a mean, so memory holds one step, never the whole
-(trajectory x time) matrix.
+Values arrive a block of steps at a time, every trajectory together, and are
+reduced at once to quantiles and a mean, so memory holds one block, never the
+whole (trajectory x time) matrix. Two reducers give the same numbers: NumPy's
+``nanquantile`` (the reference) and :func:`jevons.kernels.quantiles.summarise_rows`
+(all cores, for the compiled backends).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
 from jevons.engine.variables import VARIABLES
 
+# reduce(rows (R, n), quantiles (m,)) -> (quantiles (R, m), means (R,)), NaNs ignored
+RowReducer = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
-def _quantiles(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+
+def numpy_reducer(rows: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # nan marks an undefined ratio (no tokens at all); it must not poison the rest.
-    if np.isnan(values).any():
-        return np.nanquantile(values, quantiles, axis=-1)
-    return np.quantile(values, quantiles, axis=-1)
+    if np.isnan(rows).any():
+        return np.nanquantile(rows, quantiles, axis=-1).T, np.nanmean(rows, axis=-1)
+    return np.quantile(rows, quantiles, axis=-1).T, rows.mean(axis=-1)
+
+
+def compiled_reducer(rows: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from jevons.kernels.quantiles import summarise_rows
+
+    q = np.empty((rows.shape[0], len(quantiles)))
+    means = np.empty(rows.shape[0])
+    summarise_rows(np.ascontiguousarray(rows, dtype=np.float64), quantiles, q, means)
+    return q, means
 
 
 def tail_mean(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
@@ -25,43 +41,47 @@ def tail_mean(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
     n = ordered.shape[-1]
     csum = np.cumsum(ordered[..., ::-1], axis=-1)[..., ::-1]  # csum[i] = sum(ordered[i:])
     first = np.minimum((np.asarray(quantiles) * n).astype(np.int64), n - 1)
-    tail = np.stack([csum[..., i] / (n - i) for i in first], axis=0)
-    return tail
+    return np.stack([csum[..., i] / (n - i) for i in first], axis=0)
 
 
 class ExactSummary:
     """Accumulates quantiles and means of per-step and per-horizon variables."""
 
-    def __init__(self, quantiles: list[float], steps: int):
+    def __init__(self, quantiles: list[float], steps: int, reducer: RowReducer = numpy_reducer):
         self.quantiles = np.asarray(quantiles, dtype=np.float64)
         self.steps = steps
+        self.reduce = reducer
         self.step_stats: dict[str, np.ndarray] = {}
         self.step_means: dict[str, np.ndarray] = {}
         self.horizon_stats: dict[str, np.ndarray] = {}
         self.horizon_means: dict[str, np.ndarray] = {}
 
-    def add_step(self, t: int, values: dict[str, np.ndarray]) -> None:
+    def _reduce(self, array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Quantiles (quantile, *lead) and means (*lead) over the last axis."""
+        lead = array.shape[:-1]
+        q, means = self.reduce(array.reshape(-1, array.shape[-1]), self.quantiles)
+        return np.moveaxis(q.reshape(*lead, -1), -1, 0), means.reshape(lead)
+
+    def add_block(self, t0: int, values: dict[str, np.ndarray]) -> None:
+        """Add steps ``t0 ..`` from arrays shaped (*lead dims, steps in block, trajectories)."""
         for name, array in values.items():
-            variable = VARIABLES[name]
-            lead = array.shape[:-1]
+            lead = array.shape[:-2]
+            count = array.shape[-2]
             if name not in self.step_means:
                 self.step_means[name] = np.empty((*lead, self.steps))
-                if variable.stat == "quantiles":
+                if VARIABLES[name].stat == "quantiles":
                     self.step_stats[name] = np.empty((len(self.quantiles), *lead, self.steps))
-            self.step_means[name][..., t] = (
-                np.nanmean(array, axis=-1) if np.isnan(array).any() else array.mean(axis=-1)
-            )
-            if variable.stat == "quantiles":
-                self.step_stats[name][..., t] = _quantiles(array, self.quantiles)
+            q, means = self._reduce(array)
+            self.step_means[name][..., t0 : t0 + count] = means
+            if name in self.step_stats:
+                self.step_stats[name][..., t0 : t0 + count] = q
 
     def add_horizon(self, values: dict[str, np.ndarray]) -> None:
         for name, array in values.items():
-            variable = VARIABLES[name]
-            self.horizon_means[name] = (
-                np.nanmean(array, axis=-1) if np.isnan(array).any() else array.mean(axis=-1)
-            )
-            if variable.stat == "quantiles":
-                self.horizon_stats[name] = _quantiles(array, self.quantiles)
+            q, means = self._reduce(np.asarray(array, dtype=np.float64))
+            self.horizon_means[name] = means
+            if VARIABLES[name].stat == "quantiles":
+                self.horizon_stats[name] = q
         for variable in VARIABLES.values():
             if variable.cvar_of in values:
                 self.horizon_stats[variable.name] = tail_mean(

@@ -17,32 +17,15 @@ from collections.abc import Callable
 
 import numpy as np
 
+from jevons.engine.calendar import unserved_share
 from jevons.engine.plan import ModelPlan
 from jevons.engine.sampling import TrajectoryInputs
 from jevons.kernels import layers
 from jevons.kernels.philox import step_block
 from jevons.kernels.transforms import normal_from_word, uniform_from_word
 
-StepSink = Callable[[int, dict[str, np.ndarray]], None]
-
-
-def unserved_share(need_ratio: np.ndarray, profile: np.ndarray) -> np.ndarray:
-    """Share of a step's work a fixed fleet cannot serve.
-
-    ``need_ratio`` = mean GPUs needed / fleet size; ``profile`` = hourly weights
-    relative to the step mean. The share is ``mean_c max(r p_c - 1, 0) / r``,
-    piecewise linear in ``1 / r`` with knots at the profile values, so one
-    ``np.interp`` replaces a loop over the step's hours.
-    """
-    knots = np.sort(profile)
-    excess_at_knots = np.array([np.mean(np.maximum(profile - k, 0.0)) for k in knots])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inverse = np.where(need_ratio > 0, 1.0 / need_ratio, np.inf)
-        excess = np.interp(inverse, knots, excess_at_knots, left=np.nan, right=0.0)
-        # Below the lowest knot the excess is linear: mean(p) - x = 1 - x.
-        excess = np.where(inverse < knots[0], 1.0 - inverse, excess)
-        share = np.where(need_ratio > 0, excess, 0.0)
-    return share
+# on_block(first step, {name: array (*lead dims, steps in block, trajectories)})
+BlockSink = Callable[[int, dict[str, np.ndarray]], None]
 
 
 def simulate(
@@ -50,9 +33,9 @@ def simulate(
     inputs: TrajectoryInputs,
     trajectories: np.ndarray,
     key: tuple[int, int],
-    on_step: StepSink,
+    on_block: BlockSink,
 ) -> dict[str, np.ndarray]:
-    """Run the model over the horizon; report each step to ``on_step``.
+    """Run the model over the horizon; report each step to ``on_block`` as a block of one.
 
     Returns the per-trajectory horizon totals.
     """
@@ -167,14 +150,17 @@ def simulate(
         }
         if len(fleet):
             mean_need = gpu_hours / plan.step_hours  # GPUs busy on average, at target utilisation
-            unserved = unserved_share(mean_need[None] / fleet, cal.cell_profile[t])
+            m = cal.excess_count[t]
+            unserved = unserved_share(
+                mean_need[None] / fleet, cal.excess_knots[t, :m], cal.excess_values[t, :m]
+            )
             short = peak_gpus[None] > fleet
             values["utilization"] = mean_need[None] * util * (1.0 - unserved) / fleet
             values["unserved_tokens"] = unserved * output[None]
             values["shortfall_probability"] = short.astype(np.float64)
             unserved_total += values["unserved_tokens"]
             any_short |= short
-        on_step(t, values)
+        on_block(t, {name: array[..., None, :] for name, array in values.items()})
 
         totals["total_requests"] += requests
         totals["total_llm_calls"] += calls
@@ -186,6 +172,19 @@ def simulate(
         totals["total_energy_kwh"] += energy
         np.maximum(totals["max_peak_gpus"], peak_gpus, out=totals["max_peak_gpus"])
 
+    return derived_totals(plan, totals, unserved_total, any_short)
+
+
+def derived_totals(
+    plan: ModelPlan,
+    totals: dict[str, np.ndarray],
+    unserved_total: np.ndarray,
+    any_short: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Add the horizon variables that follow from the running totals."""
+    price = plan.cost_per_gpu_hour[:, None]
+    power = plan.power_kw[:, None]
+    fleet = np.asarray(plan.fleet_sizes, dtype=np.float64)[:, None, None]
     out = totals["total_output_tokens"]
     totals["total_tokens"] = totals["total_input_tokens"] + out + totals["total_thinking_tokens"]
     with np.errstate(invalid="ignore", divide="ignore"):

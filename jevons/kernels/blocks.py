@@ -1,0 +1,114 @@
+"""Host side of the compiled kernels: step blocks, buffers and totals.
+
+The compiled backends advance every trajectory through a block of steps per
+launch, writing each step's values to a buffer; the block is then reduced
+step by step like the reference's output. Only per-trajectory state (users,
+running totals) survives between blocks, so memory is bounded by one block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from jevons.engine.plan import ModelPlan
+from jevons.engine.sampling import TrajectoryInputs
+from jevons.kernels import layout
+from jevons.kernels.reference import BlockSink, derived_totals
+
+DEFAULT_BLOCK_BYTES = 256 * 2**20
+
+
+@dataclass
+class Buffers:
+    """Per-block outputs and per-trajectory state, as host (or device) arrays."""
+
+    params: np.ndarray
+    users_state: np.ndarray  # (2, n): users now, saturation cap
+    demand_out: np.ndarray  # (DEMAND, block, n)
+    supply_out: np.ndarray  # (SUPPLY, n_hw, block, n)
+    fleet_out: np.ndarray  # (FLEET, n_fleet, n_hw, block, n)
+    demand_totals: np.ndarray
+    supply_totals: np.ndarray
+    fleet_totals: np.ndarray
+
+
+def block_steps(plan: ModelPlan, n: int, budget_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
+    """How many steps one block holds within ``budget_bytes`` of outputs."""
+    n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
+    rows = len(layout.DEMAND) + n_hw * (len(layout.SUPPLY) + n_fleet * len(layout.FLEET))
+    per_step = rows * n * 8
+    return int(max(1, min(plan.steps, budget_bytes // max(per_step, 1))))
+
+
+def allocate(plan: ModelPlan, inputs: TrajectoryInputs, n: int, steps_per_block: int) -> Buffers:
+    params = layout.pack_inputs(inputs)
+    users0 = params[layout.P_ROW["users.initial"]]
+    # A market is never smaller than the users already in it (as in the reference).
+    saturation = np.maximum(params[layout.P_ROW["users.saturation"]], users0)
+    n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
+    return Buffers(
+        params=params,
+        users_state=np.ascontiguousarray(np.stack([users0, saturation])),
+        demand_out=np.zeros((len(layout.DEMAND), steps_per_block, n)),
+        supply_out=np.zeros((len(layout.SUPPLY), n_hw, steps_per_block, n)),
+        fleet_out=np.zeros((len(layout.FLEET), n_fleet, n_hw, steps_per_block, n)),
+        demand_totals=np.zeros((len(layout.DEMAND_TOTALS), n)),
+        supply_totals=np.zeros((len(layout.SUPPLY_TOTALS), n_hw, n)),
+        fleet_totals=np.zeros((len(layout.FLEET_TOTALS), n_fleet, n_hw, n)),
+    )
+
+
+def block_values(buffers: Buffers, count: int, with_fleet: bool) -> dict[str, np.ndarray]:
+    """Views of the first ``count`` steps of a block, keyed by variable name."""
+    values = {name: buffers.demand_out[r, :count] for r, name in enumerate(layout.DEMAND)}
+    values.update({name: buffers.supply_out[r, :, :count] for r, name in enumerate(layout.SUPPLY)})
+    if with_fleet:
+        values.update(
+            {name: buffers.fleet_out[r, :, :, :count] for r, name in enumerate(layout.FLEET)}
+        )
+    return values
+
+
+def horizon_totals(plan: ModelPlan, buffers: Buffers) -> dict[str, np.ndarray]:
+    totals = {name: buffers.demand_totals[r] for r, name in enumerate(layout.DEMAND_TOTALS)}
+    totals.update({name: buffers.supply_totals[r] for r, name in enumerate(layout.SUPPLY_TOTALS)})
+    return derived_totals(plan, totals, buffers.fleet_totals[0], buffers.fleet_totals[1] > 0)
+
+
+# launch(t0, steps_in_block, first_trajectory, key, packed_plan, buffers) fills the block
+Launch = Callable[[int, int, int, tuple[int, int], layout.PackedPlan, Buffers], None]
+
+
+def first_trajectory(trajectories: np.ndarray) -> int:
+    first = int(trajectories[0]) if len(trajectories) else 0
+    if len(trajectories) and not np.array_equal(
+        trajectories, np.arange(first, first + len(trajectories), dtype=trajectories.dtype)
+    ):
+        raise ValueError("compiled backends take a contiguous range of trajectory indices")
+    return first
+
+
+def simulate_in_blocks(
+    plan: ModelPlan,
+    inputs: TrajectoryInputs,
+    trajectories: np.ndarray,
+    key: tuple[int, int],
+    on_block: BlockSink,
+    launch: Launch,
+    budget_bytes: int = DEFAULT_BLOCK_BYTES,
+) -> dict[str, np.ndarray]:
+    """Run ``launch`` block after block and report each block to ``on_block``."""
+    n = len(trajectories)
+    first = first_trajectory(trajectories)
+    steps_per_block = block_steps(plan, n, budget_bytes)
+    packed = layout.pack_plan(plan)
+    buffers = allocate(plan, inputs, n, steps_per_block)
+    with_fleet = bool(plan.fleet_sizes)
+    for t0 in range(0, plan.steps, steps_per_block):
+        count = min(steps_per_block, plan.steps - t0)
+        launch(t0, count, first, key, packed, buffers)
+        on_block(t0, block_values(buffers, count, with_fleet))
+    return horizon_totals(plan, buffers)

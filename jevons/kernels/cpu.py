@@ -1,0 +1,55 @@
+"""The CPU backend: the scalar trajectory model under ``numba.njit(parallel=True)``.
+
+Trajectories are spread over all cores with ``prange``; each thread runs
+:func:`jevons.kernels.trajectory.trajectory_block` for its trajectories.
+Compiled code is cached on disk (``cache=True``), so only the first run on a
+machine pays the compile.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from jevons.engine.plan import ModelPlan
+from jevons.engine.sampling import TrajectoryInputs
+from jevons.kernels.blocks import Buffers, simulate_in_blocks
+from jevons.kernels.layout import PackedPlan
+from jevons.kernels.reference import BlockSink
+from jevons.kernels.trajectory import trajectory_block
+
+
+@njit(parallel=True, cache=True)
+def _run_block(
+    first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor, peak_share,
+    coverage, knots, excess, knot_count, fleet, demand_out, supply_out, fleet_out,
+    demand_totals, supply_totals, fleet_totals,
+):  # fmt: skip
+    for i in prange(params.shape[1]):
+        trajectory_block(
+            i, first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor,
+            peak_share, coverage, knots, excess, knot_count, fleet, demand_out, supply_out,
+            fleet_out, demand_totals, supply_totals, fleet_totals,
+        )  # fmt: skip
+
+
+def launch(
+    t0: int, nsteps: int, first: int, key: tuple[int, int], p: PackedPlan, b: Buffers
+) -> None:
+    _run_block(
+        np.int64(first), np.int64(t0), np.int64(nsteps), np.uint64(key[0]), np.uint64(key[1]),
+        b.params, b.users_state, p.consts, p.hardware, p.mean_factor, p.peak_share, p.coverage,
+        p.knots, p.excess, p.knot_count, p.fleet, b.demand_out, b.supply_out, b.fleet_out,
+        b.demand_totals, b.supply_totals, b.fleet_totals,
+    )  # fmt: skip
+
+
+def simulate(
+    plan: ModelPlan,
+    inputs: TrajectoryInputs,
+    trajectories: np.ndarray,
+    key: tuple[int, int],
+    on_block: BlockSink,
+) -> dict[str, np.ndarray]:
+    """Same contract as :func:`jevons.kernels.reference.simulate`."""
+    return simulate_in_blocks(plan, inputs, trajectories, key, on_block, launch)

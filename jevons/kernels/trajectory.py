@@ -1,0 +1,184 @@
+"""The model for one trajectory over a block of steps, as a compiled scalar loop.
+
+This is :func:`jevons.kernels.reference.simulate` written one trajectory at a
+time, so that a CPU thread or a GPU thread keeps the trajectory's state in
+registers and draws its random numbers as it goes. The arithmetic follows the
+reference operation by operation; ``tests/kernels/test_kernels.py`` holds the
+two to float tolerance on every shipped scenario.
+
+Argument arrays follow :mod:`jevons.kernels.layout`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from jevons.kernels.scalar_rng import normal, normal_ppf, step_words, uniform
+
+POISSON_EXACT_BELOW = 64.0
+POISSON_MAX_TERMS = 256
+SECONDS_PER_HOUR = 3600.0
+
+# Parameter rows (PARAMETER_PATHS order; see layout.P_ROW).
+_U0, _GROWTH, _VOL, _SAT, _SESSIONS, _REQUESTS, _INPUT, _OUTPUT = 0, 1, 2, 3, 4, 5, 6, 7
+_SHARE, _CONTEXT, _HIT, _DRIFT, _NOISE, _SURGE0 = 8, 9, 10, 11, 12, 13
+
+
+@njit(cache=True)
+def poisson_count(mean, u):
+    """Poisson draw by CDF inversion below a mean of 64, normal approximation above."""
+    if mean >= POISSON_EXACT_BELOW:
+        return max(math.floor(mean + math.sqrt(mean) * normal_ppf(u) + 0.5), 0.0)
+    k = 0.0
+    term = math.exp(-mean)
+    cdf = term
+    n = 1
+    while u > cdf and n < POISSON_MAX_TERMS:
+        k = float(n)
+        term = term * mean / n
+        cdf = cdf + term
+        n += 1
+    return k
+
+
+@njit(cache=True)
+def unserved_share(ratio, knots, excess, count):
+    """Scalar :func:`jevons.engine.calendar.unserved_share` over one step's knots."""
+    if ratio <= 0.0:
+        return 0.0
+    x = 1.0 / ratio
+    if x < knots[0]:
+        return 1.0 - x
+    if x >= knots[count - 1]:
+        return 0.0  # the fleet covers even the busiest hour
+    j = 0
+    while knots[j + 1] <= x:
+        j += 1
+    slope = (excess[j + 1] - excess[j]) / (knots[j + 1] - knots[j])
+    return slope * (x - knots[j]) + excess[j]
+
+
+@njit(cache=True)
+def trajectory_block(
+    i, first_trajectory, t0, nsteps, k0, k1,
+    params, users_state, consts, hardware,
+    mean_factor, peak_share, coverage, knots, excess, knot_count, fleet,
+    demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals,
+):  # fmt: skip
+    """Advance trajectory ``i`` (of this chunk) through steps ``t0 .. t0 + nsteps - 1``.
+
+    Writes each step's values to ``*_out[..., k, i]``, adds to the running
+    totals, and leaves the trajectory's users in ``users_state[:, i]``.
+    """
+    trajectory = first_trajectory + i
+    months = consts[0]
+    step_hours = consts[1]
+    calls_per_request = consts[2]
+    call_pairs = consts[3]
+    thinking_per_call = consts[4]
+    util = consts[5]
+    energy_price = consts[6]
+    count_noise = consts[7] > 0.0
+    n_hw = hardware.shape[1]
+    n_fleet = fleet.shape[0]
+    n_surges = coverage.shape[0]
+
+    growth = params[_GROWTH, i]
+    vol = params[_VOL, i]
+    sessions = params[_SESSIONS, i]
+    requests_per_session = params[_REQUESTS, i]
+    input_per_request = params[_INPUT, i]
+    output_per_call = params[_OUTPUT, i]
+    share = params[_SHARE, i]
+    context_growth = params[_CONTEXT, i]
+    hit0 = params[_HIT, i]
+    drift = params[_DRIFT, i]
+    noise_sd = params[_NOISE, i]
+    users = users_state[0, i]
+    saturation = users_state[1, i]
+
+    for k in range(nsteps):
+        t = t0 + k
+        w0, w1, w2, _ = step_words(trajectory, t, k0, k1)
+        if t > 0:
+            room = min(max(1.0 - users / saturation, 0.0), 1.0)
+            step_drift = math.log1p(growth) * months * room - 0.5 * vol**2 * months
+            grown = users * math.exp(step_drift + vol * math.sqrt(months) * normal(w0))
+            users = min(grown, saturation)
+
+        surge_mean = 1.0
+        surge_peak = 1.0
+        for s in range(n_surges):
+            c = coverage[s, t]
+            m = params[_SURGE0 + s, i]
+            surge_mean *= 1.0 + c * (m - 1.0)
+            if c > 0.0:
+                surge_peak *= m
+
+        noise = math.exp(noise_sd * normal(w1) - 0.5 * noise_sd**2)
+        mean_requests = (
+            users * sessions * requests_per_session * (step_hours / 24.0) * mean_factor[t]
+            * surge_mean * noise
+        )  # fmt: skip
+        requests = poisson_count(mean_requests, uniform(w2)) if count_noise else mean_requests
+        peak = peak_share[t] * surge_peak / surge_mean if surge_mean > 0.0 else 0.0
+        calls = requests * calls_per_request
+        per_request = input_per_request * calls_per_request + context_growth * call_pairs / 2.0
+        input_tokens = requests * per_request
+        output = calls * output_per_call
+        thinking = calls * share * thinking_per_call
+        hit = min(max(hit0 + drift * (t * months), 0.0), 1.0)
+        cached = hit * input_tokens
+        prefill = input_tokens - cached
+
+        demand_out[0, k, i] = users
+        demand_out[1, k, i] = requests
+        demand_out[2, k, i] = requests * peak
+        demand_out[3, k, i] = calls
+        demand_out[4, k, i] = input_tokens
+        demand_out[5, k, i] = cached
+        demand_out[6, k, i] = prefill
+        demand_out[7, k, i] = output
+        demand_out[8, k, i] = thinking
+        demand_out[9, k, i] = hit
+        demand_totals[0, i] += requests
+        demand_totals[1, i] += calls
+        demand_totals[2, i] += input_tokens
+        demand_totals[3, i] += output
+        demand_totals[4, i] += thinking
+
+        decoded = output + thinking
+        for h in range(n_hw):
+            work = prefill / hardware[0, h] + decoded / hardware[1, h]
+            gpu_hours = work / SECONDS_PER_HOUR / util
+            peak_gpus = gpu_hours * peak
+            energy = gpu_hours * hardware[3, h]
+            cost = gpu_hours * hardware[2, h] + energy * energy_price
+            supply_out[0, h, k, i] = gpu_hours
+            supply_out[1, h, k, i] = peak_gpus
+            supply_out[2, h, k, i] = cost
+            supply_out[3, h, k, i] = energy
+            supply_out[4, h, k, i] = cost / output * 1e6 if output > 0.0 else np.nan
+            supply_out[5, h, k, i] = (
+                decoded * 1000.0 / (energy * 3600.0) if energy > 0.0 else np.nan
+            )
+            supply_totals[0, h, i] += gpu_hours
+            supply_totals[1, h, i] += cost
+            supply_totals[2, h, i] += energy
+            supply_totals[3, h, i] = max(supply_totals[3, h, i], peak_gpus)
+
+            mean_need = gpu_hours / step_hours
+            for f in range(n_fleet):
+                size = fleet[f]
+                lost = unserved_share(mean_need / size, knots[t], excess[t], knot_count[t])
+                short = 1.0 if peak_gpus > size else 0.0
+                fleet_out[0, f, h, k, i] = mean_need * util * (1.0 - lost) / size
+                fleet_out[1, f, h, k, i] = lost * output
+                fleet_out[2, f, h, k, i] = short
+                fleet_totals[0, f, h, i] += lost * output
+                fleet_totals[1, f, h, i] = max(fleet_totals[1, f, h, i], short)
+
+    users_state[0, i] = users
