@@ -1,9 +1,18 @@
 import copy
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from jevons.engine.loading import scenario_from_dict
+from jevons.engine.loading import scenario_from_dict  # imports no numba.cuda
+
+# Without a GPU the CUDA kernels run on Numba's simulator; this must be set before
+# anything imports numba.cuda.
+HAS_GPU = shutil.which("nvidia-smi") is not None
+if not HAS_GPU:
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+requires_gpu = pytest.mark.skipif(not HAS_GPU, reason="needs an NVIDIA GPU")
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

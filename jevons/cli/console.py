@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from jevons.errors import JevonsError
 
@@ -23,5 +24,5 @@ def user_errors() -> Iterator[None]:
         yield
     except JevonsError as exc:
         for line in str(exc).splitlines():
-            err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=USER_ERROR) from None

@@ -9,6 +9,7 @@ backend in ``PREFERENCE``.
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -52,7 +53,33 @@ def _cpu_simulate():
     return simulate
 
 
+def cuda_simulator_enabled() -> bool:
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+
+
+def _cuda_available() -> bool:
+    """A real NVIDIA GPU that numba-cuda can drive (the simulator does not count for auto)."""
+    if importlib.util.find_spec("numba_cuda") is None or cuda_simulator_enabled():
+        return False
+    from jevons.kernels.cuda import gpu_available
+
+    return gpu_available()
+
+
+def _cuda_simulate():
+    from jevons.kernels.cuda import simulate
+
+    return simulate
+
+
 BACKENDS: dict[str, Backend] = {
+    "cuda": Backend(
+        "cuda",
+        "fused model on an NVIDIA GPU (numba-cuda)",
+        _cuda_available,
+        _cuda_simulate,
+        _compiled_reducer,
+    ),
     "cpu": Backend(
         "cpu",
         "fused model on every CPU core (numba)",
@@ -64,7 +91,12 @@ BACKENDS: dict[str, Backend] = {
         "numpy", "vectorised NumPy reference model", lambda: True, _numpy_simulate, _numpy_reducer
     ),
 }
-PREFERENCE = ("cpu", "numpy")
+PREFERENCE = ("cuda", "cpu", "numpy")
+UNAVAILABLE_HINT = {
+    "cuda": "it needs an NVIDIA GPU with a working driver and numba-cuda:"
+    " pip install 'jevons[cuda12]' (or [cuda13])",
+    "cpu": "it needs numba: pip install numba",
+}
 
 
 def get_backend(name: str) -> Backend:
@@ -77,6 +109,9 @@ def get_backend(name: str) -> Backend:
         known = ", ".join(["auto", *BACKENDS])
         raise BackendUnavailableError(f"unknown backend '{name}'; this version has: {known}")
     backend = BACKENDS[name]
+    if name == "cuda" and cuda_simulator_enabled():
+        return backend  # asked for by name: run on Numba's CUDA simulator
     if not backend.available():
-        raise BackendUnavailableError(f"backend '{name}' cannot run on this machine")
+        hint = UNAVAILABLE_HINT.get(name, "")
+        raise BackendUnavailableError(f"backend '{name}' cannot run on this machine; {hint}")
     return backend

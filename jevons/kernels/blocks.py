@@ -8,8 +8,8 @@ running totals) survives between blocks, so memory is bounded by one block.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -45,6 +45,9 @@ def block_steps(plan: ModelPlan, n: int, budget_bytes: int = DEFAULT_BLOCK_BYTES
 
 def allocate(plan: ModelPlan, inputs: TrajectoryInputs, n: int, steps_per_block: int) -> Buffers:
     params = layout.pack_inputs(inputs)
+    if params.shape[1] != n:
+        # the kernels index outputs by the inputs' columns: a mismatch would write out of bounds
+        raise ValueError(f"inputs hold {params.shape[1]} trajectories, expected {n}")
     users0 = params[layout.P_ROW["users.initial"]]
     # A market is never smaller than the users already in it (as in the reference).
     saturation = np.maximum(params[layout.P_ROW["users.saturation"]], users0)
@@ -78,8 +81,20 @@ def horizon_totals(plan: ModelPlan, buffers: Buffers) -> dict[str, np.ndarray]:
     return derived_totals(plan, totals, buffers.fleet_totals[0], buffers.fleet_totals[1] > 0)
 
 
-# launch(t0, steps_in_block, first_trajectory, key, packed_plan, buffers) fills the block
-Launch = Callable[[int, int, int, tuple[int, int], layout.PackedPlan, Buffers], None]
+class Device(Protocol):
+    """Where blocks run: the host's cores, or a GPU holding mirrors of the buffers."""
+
+    def setup(self, packed: layout.PackedPlan, buffers: Buffers) -> None:
+        """Place the plan, inputs and state where the kernel reads them."""
+
+    def launch(self, t0: int, count: int, first: int, key: tuple[int, int]) -> None:
+        """Advance every trajectory through steps ``t0 .. t0 + count - 1``."""
+
+    def fetch_block(self, buffers: Buffers) -> None:
+        """Make the block's outputs readable in ``buffers``."""
+
+    def fetch_totals(self, buffers: Buffers) -> None:
+        """Make the running totals readable in ``buffers``."""
 
 
 def first_trajectory(trajectories: np.ndarray) -> int:
@@ -97,18 +112,21 @@ def simulate_in_blocks(
     trajectories: np.ndarray,
     key: tuple[int, int],
     on_block: BlockSink,
-    launch: Launch,
+    device: Device,
     budget_bytes: int = DEFAULT_BLOCK_BYTES,
 ) -> dict[str, np.ndarray]:
-    """Run ``launch`` block after block and report each block to ``on_block``."""
+    """Run ``device`` block after block and report each block to ``on_block``."""
     n = len(trajectories)
     first = first_trajectory(trajectories)
     steps_per_block = block_steps(plan, n, budget_bytes)
     packed = layout.pack_plan(plan)
     buffers = allocate(plan, inputs, n, steps_per_block)
     with_fleet = bool(plan.fleet_sizes)
+    device.setup(packed, buffers)
     for t0 in range(0, plan.steps, steps_per_block):
         count = min(steps_per_block, plan.steps - t0)
-        launch(t0, count, first, key, packed, buffers)
+        device.launch(t0, count, first, key)
+        device.fetch_block(buffers)
         on_block(t0, block_values(buffers, count, with_fleet))
+    device.fetch_totals(buffers)
     return horizon_totals(plan, buffers)

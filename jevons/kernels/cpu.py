@@ -33,15 +33,26 @@ def _run_block(
         )  # fmt: skip
 
 
-def launch(
-    t0: int, nsteps: int, first: int, key: tuple[int, int], p: PackedPlan, b: Buffers
-) -> None:
-    _run_block(
-        np.int64(first), np.int64(t0), np.int64(nsteps), np.uint64(key[0]), np.uint64(key[1]),
-        b.params, b.users_state, p.consts, p.hardware, p.mean_factor, p.peak_share, p.coverage,
-        p.knots, p.excess, p.knot_count, p.fleet, b.demand_out, b.supply_out, b.fleet_out,
-        b.demand_totals, b.supply_totals, b.fleet_totals,
-    )  # fmt: skip
+class HostCores:
+    """Blocks run in place on the host buffers."""
+
+    def setup(self, packed: PackedPlan, buffers: Buffers) -> None:
+        self.p, self.b = packed, buffers
+
+    def launch(self, t0: int, count: int, first: int, key: tuple[int, int]) -> None:
+        p, b = self.p, self.b
+        _run_block(
+            np.int64(first), np.int64(t0), np.int64(count), np.uint64(key[0]), np.uint64(key[1]),
+            b.params, b.users_state, p.consts, p.hardware, p.mean_factor, p.peak_share,
+            p.coverage, p.knots, p.excess, p.knot_count, p.fleet, b.demand_out, b.supply_out,
+            b.fleet_out, b.demand_totals, b.supply_totals, b.fleet_totals,
+        )  # fmt: skip
+
+    def fetch_block(self, buffers: Buffers) -> None:
+        pass  # already on the host
+
+    def fetch_totals(self, buffers: Buffers) -> None:
+        pass
 
 
 def simulate(
@@ -52,4 +63,4 @@ def simulate(
     on_block: BlockSink,
 ) -> dict[str, np.ndarray]:
     """Same contract as :func:`jevons.kernels.reference.simulate`."""
-    return simulate_in_blocks(plan, inputs, trajectories, key, on_block, launch)
+    return simulate_in_blocks(plan, inputs, trajectories, key, on_block, HostCores())

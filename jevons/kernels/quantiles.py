@@ -3,8 +3,9 @@
 ``np.quantile`` selects with introselect, one row at a time. Here each row is
 reduced by one thread in three linear passes: find the range of the values'
 IEEE-754 bit patterns (which sort like the values when positive), count the
-values in about 16k bit-pattern buckets, then gather only the values in the
-buckets that hold the wanted order statistics and sort those few. The result
+values in at most 16k buckets of consecutive bit patterns, as narrow as the
+row's spread allows, then gather only the values in the buckets that hold the
+wanted order statistics and sort those few. The result
 is exact and uses NumPy's ``linear`` interpolation, so it equals
 ``np.nanquantile`` to float rounding; it costs a few array passes instead of
 a selection per quantile.
@@ -16,37 +17,28 @@ import numpy as np
 from numba import njit, prange
 
 MAX_BUCKETS = 16384
-_MANTISSA_SHIFT = 44  # keep 8 mantissa bits: buckets ~0.3% wide in value
 
 
 @njit(cache=True)
-def _order_statistics(row, ranks, out):
-    """Write the ``ranks``-th smallest non-NaN values of ``row`` to ``out``; ranks ascending."""
-    n = row.shape[0]
-    nonpositive = 0
-    low_bits = np.int64(0x7FFFFFFFFFFFFFFF)
-    high_bits = np.int64(0)
-    bits = row.view(np.int64)
-    for j in range(n):
-        x = row[j]
-        if x != x:
-            continue
-        if x <= 0.0:
-            nonpositive += 1
-        else:
-            b = bits[j]
-            low_bits = min(low_bits, b)
-            high_bits = max(high_bits, b)
+def _order_statistics(row, ranks, out, nonpositive, low_bits, high_bits):
+    """Write the ``ranks``-th smallest non-NaN values of ``row`` to ``out``; ranks ascending.
 
-    shift = _MANTISSA_SHIFT
+    ``nonpositive`` counts the values <= 0; ``low_bits`` and ``high_bits`` bound
+    the bit patterns of the positive ones.
+    """
+    n = row.shape[0]
+    bits = row.view(np.int64)
+    # As fine as the values' spread allows: a narrow row gets narrow buckets.
+    shift = 0
+    while ((high_bits - low_bits) >> shift) >= MAX_BUCKETS // 2:
+        shift += 1
     while (high_bits >> shift) - (low_bits >> shift) >= MAX_BUCKETS:
         shift += 1
     base = low_bits >> shift
     span = max((high_bits >> shift) - base + 1, 1)
-    counts = np.zeros(span, dtype=np.int64)
+    counts = np.zeros(span, dtype=np.int32)
     for j in range(n):
-        x = row[j]
-        if x > 0.0:
+        if row[j] > 0.0:
             counts[(bits[j] >> shift) - base] += 1
 
     # Which bucket (or the non-positive group, -1) holds each wanted rank.
@@ -100,11 +92,20 @@ def _row_summary(row, quantiles, q_out, mean_out):
     n = row.shape[0]
     valid = 0
     total = 0.0
+    nonpositive = 0
+    low_bits = np.int64(0x7FFFFFFFFFFFFFFF)
+    high_bits = np.int64(0)
+    bits = row.view(np.int64)
     for j in range(n):
         x = row[j]
         if x == x:
             valid += 1
             total += x
+            if x <= 0.0:
+                nonpositive += 1
+            else:
+                low_bits = min(low_bits, bits[j])
+                high_bits = max(high_bits, bits[j])
     m = quantiles.shape[0]
     if valid == 0:
         mean_out[0] = np.nan
@@ -123,7 +124,7 @@ def _row_summary(row, quantiles, q_out, mean_out):
         ranks[2 * k + 1] = min(lo + 1, valid - 1)
     order = np.argsort(ranks)
     sorted_values = np.empty(2 * m)
-    _order_statistics(row, ranks[order], sorted_values)
+    _order_statistics(row, ranks[order], sorted_values, nonpositive, low_bits, high_bits)
     values = np.empty(2 * m)
     values[order] = sorted_values
     for k in range(m):

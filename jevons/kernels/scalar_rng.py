@@ -26,9 +26,11 @@ SHIFT32 = np.uint64(32)
 SHIFT9 = np.uint64(9)
 UNIFORM_SCALE = 2.0**-23
 STEP_STREAM = np.uint64(0)
+# Fast-math without nnan/ninf: the model writes NaN for undefined ratios on purpose.
+FASTMATH = {"contract", "arcp", "reassoc", "nsz", "afn"}
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def philox4x32_10(c0, c1, c2, c3, k0, k1):
     """One Philox4x32-10 block; all arguments and results are uint64 holding 32 bits."""
     for _ in range(10):
@@ -45,20 +47,20 @@ def philox4x32_10(c0, c1, c2, c3, k0, k1):
     return c0, c1, c2, c3
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def step_words(trajectory, step, k0, k1):
     """The per-step block of a trajectory (see the stream contract in ``philox``)."""
     t = np.uint64(trajectory)
     return philox4x32_10(t & MASK32, t >> SHIFT32, np.uint64(step), STEP_STREAM, k0, k1)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def uniform(word):
     """Uniform on (0, 1) from a 32-bit word: 23 bits, exact in float32 and float64."""
     return (float(word >> SHIFT9) + 0.5) * UNIFORM_SCALE
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def normal_ppf(u):
     """Standard normal quantile (Wichura's AS 241, PPND16)."""
     q = u - 0.5
@@ -195,6 +197,6 @@ def normal_ppf(u):
     return -z if q < 0.0 else z
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def normal(word):
     return normal_ppf(uniform(word))

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from jevons.kernels.scalar_rng import normal, normal_ppf, step_words, uniform
+from jevons.kernels.scalar_rng import FASTMATH, normal, normal_ppf, step_words, uniform
 
 POISSON_EXACT_BELOW = 64.0
 POISSON_MAX_TERMS = 256
@@ -27,11 +27,19 @@ _U0, _GROWTH, _VOL, _SAT, _SESSIONS, _REQUESTS, _INPUT, _OUTPUT = 0, 1, 2, 3, 4,
 _SHARE, _CONTEXT, _HIT, _DRIFT, _NOISE, _SURGE0 = 8, 9, 10, 11, 12, 13
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
+def clip(x, low, high):
+    """``min(max(x, low), high)`` as plain comparisons (numba's min/max carry NaN checks)."""
+    y = low if x < low else x
+    return high if y > high else y
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def poisson_count(mean, u):
     """Poisson draw by CDF inversion below a mean of 64, normal approximation above."""
     if mean >= POISSON_EXACT_BELOW:
-        return max(math.floor(mean + math.sqrt(mean) * normal_ppf(u) + 0.5), 0.0)
+        count = math.floor(mean + math.sqrt(mean) * normal_ppf(u) + 0.5)
+        return count if count > 0.0 else 0.0
     k = 0.0
     term = math.exp(-mean)
     cdf = term
@@ -44,24 +52,7 @@ def poisson_count(mean, u):
     return k
 
 
-@njit(cache=True)
-def unserved_share(ratio, knots, excess, count):
-    """Scalar :func:`jevons.engine.calendar.unserved_share` over one step's knots."""
-    if ratio <= 0.0:
-        return 0.0
-    x = 1.0 / ratio
-    if x < knots[0]:
-        return 1.0 - x
-    if x >= knots[count - 1]:
-        return 0.0  # the fleet covers even the busiest hour
-    j = 0
-    while knots[j + 1] <= x:
-        j += 1
-    slope = (excess[j + 1] - excess[j]) / (knots[j + 1] - knots[j])
-    return slope * (x - knots[j]) + excess[j]
-
-
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def trajectory_block(
     i, first_trajectory, t0, nsteps, k0, k1,
     params, users_state, consts, hardware,
@@ -99,15 +90,21 @@ def trajectory_block(
     noise_sd = params[_NOISE, i]
     users = users_state[0, i]
     saturation = users_state[1, i]
+    # Per-trajectory constants, out of the step loop.
+    log_growth_per_step = math.log1p(growth) * months
+    convexity = 0.5 * vol**2 * months
+    shock_scale = vol * math.sqrt(months)
+    noise_convexity = 0.5 * noise_sd**2
+    requests_per_user = sessions * requests_per_session * (step_hours / 24.0)
 
     for k in range(nsteps):
         t = t0 + k
         w0, w1, w2, _ = step_words(trajectory, t, k0, k1)
         if t > 0:
-            room = min(max(1.0 - users / saturation, 0.0), 1.0)
-            step_drift = math.log1p(growth) * months * room - 0.5 * vol**2 * months
-            grown = users * math.exp(step_drift + vol * math.sqrt(months) * normal(w0))
-            users = min(grown, saturation)
+            room = clip(1.0 - users / saturation, 0.0, 1.0)
+            step_drift = log_growth_per_step * room - convexity
+            grown = users * math.exp(step_drift + shock_scale * normal(w0))
+            users = grown if grown < saturation else saturation
 
         surge_mean = 1.0
         surge_peak = 1.0
@@ -118,11 +115,8 @@ def trajectory_block(
             if c > 0.0:
                 surge_peak *= m
 
-        noise = math.exp(noise_sd * normal(w1) - 0.5 * noise_sd**2)
-        mean_requests = (
-            users * sessions * requests_per_session * (step_hours / 24.0) * mean_factor[t]
-            * surge_mean * noise
-        )  # fmt: skip
+        noise = math.exp(noise_sd * normal(w1) - noise_convexity) if noise_sd > 0.0 else 1.0
+        mean_requests = users * requests_per_user * mean_factor[t] * surge_mean * noise
         requests = poisson_count(mean_requests, uniform(w2)) if count_noise else mean_requests
         peak = peak_share[t] * surge_peak / surge_mean if surge_mean > 0.0 else 0.0
         calls = requests * calls_per_request
@@ -130,7 +124,7 @@ def trajectory_block(
         input_tokens = requests * per_request
         output = calls * output_per_call
         thinking = calls * share * thinking_per_call
-        hit = min(max(hit0 + drift * (t * months), 0.0), 1.0)
+        hit = clip(hit0 + drift * (t * months), 0.0, 1.0)
         cached = hit * input_tokens
         prefill = input_tokens - cached
 
@@ -168,17 +162,32 @@ def trajectory_block(
             supply_totals[0, h, i] += gpu_hours
             supply_totals[1, h, i] += cost
             supply_totals[2, h, i] += energy
-            supply_totals[3, h, i] = max(supply_totals[3, h, i], peak_gpus)
+            if peak_gpus > supply_totals[3, h, i]:
+                supply_totals[3, h, i] = peak_gpus
 
             mean_need = gpu_hours / step_hours
             for f in range(n_fleet):
                 size = fleet[f]
-                lost = unserved_share(mean_need / size, knots[t], excess[t], knot_count[t])
+                # Unserved share of the step's work: jevons.engine.calendar.unserved_share,
+                # written out here because a CUDA thread cannot pass array rows around.
+                lost = 0.0
+                if mean_need > 0.0:
+                    x = size / mean_need
+                    last = knot_count[t] - 1
+                    if x < knots[t, 0]:
+                        lost = 1.0 - x
+                    elif x < knots[t, last]:
+                        j = 0
+                        while knots[t, j + 1] <= x:
+                            j += 1
+                        slope = (excess[t, j + 1] - excess[t, j]) / (knots[t, j + 1] - knots[t, j])
+                        lost = slope * (x - knots[t, j]) + excess[t, j]
                 short = 1.0 if peak_gpus > size else 0.0
                 fleet_out[0, f, h, k, i] = mean_need * util * (1.0 - lost) / size
                 fleet_out[1, f, h, k, i] = lost * output
                 fleet_out[2, f, h, k, i] = short
                 fleet_totals[0, f, h, i] += lost * output
-                fleet_totals[1, f, h, i] = max(fleet_totals[1, f, h, i], short)
+                if short > fleet_totals[1, f, h, i]:
+                    fleet_totals[1, f, h, i] = short
 
     users_state[0, i] = users

@@ -1,0 +1,107 @@
+"""The CUDA backend: one GPU thread per trajectory, the model fused in one kernel.
+
+Each thread runs :func:`jevons.kernels.trajectory.trajectory_block` (the same
+source as the CPU backend, compiled by numba-cuda) over a block of steps,
+drawing its Philox numbers in registers; nothing random is ever stored.
+Inputs, state and totals stay on the device for the whole run; each block's
+outputs come back to the host for the percentile reduction.
+
+Importing this module imports ``numba.cuda``; the engine does so only when the
+``cuda`` backend is chosen. Under ``NUMBA_ENABLE_CUDASIM=1`` the same kernel
+runs on Numba's CUDA simulator (slowly), which is how CI tests it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import config, cuda
+
+from jevons.engine.plan import ModelPlan
+from jevons.engine.sampling import TrajectoryInputs
+from jevons.kernels.blocks import Buffers, simulate_in_blocks
+from jevons.kernels.layout import PackedPlan
+from jevons.kernels.reference import BlockSink
+from jevons.kernels.trajectory import trajectory_block
+
+THREADS_PER_BLOCK = 128
+
+_trajectory_block = cuda.jit(device=True)(trajectory_block.py_func)
+
+
+@cuda.jit(cache=not config.ENABLE_CUDASIM)
+def _run_block(
+    first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor, peak_share,
+    coverage, knots, excess, knot_count, fleet, demand_out, supply_out, fleet_out,
+    demand_totals, supply_totals, fleet_totals,
+):  # fmt: skip
+    i = cuda.grid(1)
+    if i < params.shape[1]:
+        _trajectory_block(
+            i, first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor,
+            peak_share, coverage, knots, excess, knot_count, fleet, demand_out, supply_out,
+            fleet_out, demand_totals, supply_totals, fleet_totals,
+        )  # fmt: skip
+
+
+def gpu_available() -> bool:
+    """A usable GPU (or the simulator) is present."""
+    try:
+        return bool(cuda.is_available())
+    except Exception:  # a broken driver install reports itself as an exception
+        return False
+
+
+def device_name() -> str:
+    if config.ENABLE_CUDASIM:
+        return "CUDA simulator"
+    name = cuda.get_current_device().name
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+class Gpu:
+    """Device mirrors of the buffers; outputs are copied back once per block."""
+
+    def setup(self, packed: PackedPlan, buffers: Buffers) -> None:
+        to = cuda.to_device
+        self.plan = [
+            to(packed.consts), to(packed.hardware), to(packed.mean_factor),
+            to(packed.peak_share), to(packed.coverage), to(packed.knots), to(packed.excess),
+            to(packed.knot_count), to(packed.fleet),
+        ]  # fmt: skip
+        self.params = to(buffers.params)
+        self.users_state = to(buffers.users_state)
+        self.outputs = [to(buffers.demand_out), to(buffers.supply_out), to(buffers.fleet_out)]
+        self.totals = [
+            to(buffers.demand_totals),
+            to(buffers.supply_totals),
+            to(buffers.fleet_totals),
+        ]
+        n = buffers.params.shape[1]
+        self.grid = max(1, (n + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK)
+
+    def launch(self, t0: int, count: int, first: int, key: tuple[int, int]) -> None:
+        _run_block[self.grid, THREADS_PER_BLOCK](
+            np.int64(first), np.int64(t0), np.int64(count), np.uint64(key[0]), np.uint64(key[1]),
+            self.params, self.users_state, *self.plan, *self.outputs, *self.totals,
+        )  # fmt: skip
+
+    def fetch_block(self, buffers: Buffers) -> None:
+        self.outputs[0].copy_to_host(buffers.demand_out)
+        self.outputs[1].copy_to_host(buffers.supply_out)
+        self.outputs[2].copy_to_host(buffers.fleet_out)
+
+    def fetch_totals(self, buffers: Buffers) -> None:
+        self.totals[0].copy_to_host(buffers.demand_totals)
+        self.totals[1].copy_to_host(buffers.supply_totals)
+        self.totals[2].copy_to_host(buffers.fleet_totals)
+
+
+def simulate(
+    plan: ModelPlan,
+    inputs: TrajectoryInputs,
+    trajectories: np.ndarray,
+    key: tuple[int, int],
+    on_block: BlockSink,
+) -> dict[str, np.ndarray]:
+    """Same contract as :func:`jevons.kernels.reference.simulate`."""
+    return simulate_in_blocks(plan, inputs, trajectories, key, on_block, Gpu())

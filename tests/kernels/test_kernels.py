@@ -1,0 +1,151 @@
+"""The compiled kernels against the NumPy reference, on the same random numbers."""
+
+import tomllib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jevons.engine.loading import load_scenario, scenario_from_dict
+from jevons.engine.plan import build_plan
+from jevons.engine.run import run_scenario
+from jevons.engine.sampling import draw_inputs
+from jevons.kernels import cpu, reference
+from jevons.kernels.philox import philox4x32, seed_key
+from jevons.kernels.scalar_rng import normal, philox4x32_10, uniform
+from jevons.kernels.transforms import normal_from_word, uniform_from_word
+from tests.conftest import SCENARIOS
+
+SHIPPED = sorted(SCENARIOS.glob("*.toml"))
+words32 = st.integers(min_value=0, max_value=2**32 - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.tuples(words32, words32, words32, words32), st.tuples(words32, words32))
+def test_scalar_philox_is_bit_identical_to_numpy(counter, key):
+    scalar = philox4x32_10(*(np.uint64(c) for c in counter), np.uint64(key[0]), np.uint64(key[1]))
+    vector = philox4x32(counter, key)
+    assert [int(x) for x in scalar] == [int(x) for x in vector]
+
+
+@settings(max_examples=200, deadline=None)
+@given(words32)
+def test_scalar_transforms_match_numpy(word):
+    w = np.array([word], dtype=np.uint32)
+    assert uniform(np.uint64(word)) == uniform_from_word(w)[0]  # bit-identical
+    assert normal(np.uint64(word)) == pytest.approx(normal_from_word(w)[0], rel=1e-14, abs=1e-15)
+
+
+def collect(store):
+    def on_block(t0, values):
+        for name, array in values.items():
+            store.setdefault(name, []).append(np.array(array))
+
+    return on_block
+
+
+def run_both(scenario, n, simulate, first=0):
+    plan = build_plan(scenario)
+    key = seed_key(scenario.simulation.seed)
+    trajectories = np.arange(first, first + n, dtype=np.uint64)
+    inputs = draw_inputs(scenario, trajectories, key)
+    ref, fast = {}, {}
+    ref_totals = reference.simulate(plan, inputs, trajectories, key, collect(ref))
+    fast_totals = simulate(plan, inputs, trajectories, key, collect(fast))
+    ref = {k: np.concatenate(v, axis=-2) for k, v in ref.items()}
+    fast = {k: np.concatenate(v, axis=-2) for k, v in fast.items()}
+    return ref, fast, ref_totals, fast_totals
+
+
+def assert_same(ref, fast, rtol=1e-9):
+    assert ref.keys() == fast.keys()
+    for name in ref:
+        np.testing.assert_allclose(
+            fast[name], ref[name], rtol=rtol, atol=0, equal_nan=True, err_msg=name
+        )
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_cpu_kernel_equals_reference_per_trajectory(path):
+    ref, fast, ref_totals, fast_totals = run_both(load_scenario(path), 400, cpu.simulate)
+    assert_same(ref, fast)
+    assert_same(ref_totals, fast_totals)
+
+
+def test_cpu_kernel_chunks_see_the_same_trajectories():
+    scenario = load_scenario(SCENARIOS / "chat-assistant.toml")
+    _, whole, _, _ = run_both(scenario, 300, cpu.simulate)
+    _, tail, _, _ = run_both(scenario, 100, cpu.simulate, first=200)
+    for name in whole:
+        np.testing.assert_array_equal(whole[name][..., 200:], tail[name])
+
+
+def test_block_size_does_not_change_results():
+    from jevons.kernels import blocks
+
+    scenario = load_scenario(SCENARIOS / "agentic-coding.toml")
+    _, big, _, _ = run_both(scenario, 200, cpu.simulate)
+
+    def one_step_blocks(plan, inputs, trajectories, key, on_block):
+        return blocks.simulate_in_blocks(
+            plan, inputs, trajectories, key, on_block, cpu.HostCores(), 1
+        )
+
+    _, small, _, _ = run_both(scenario, 200, one_step_blocks)
+    for name in big:
+        np.testing.assert_array_equal(big[name], small[name])
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_backends_give_the_same_percentiles(path):
+    scenario = load_scenario(path)
+    a = run_scenario(scenario, trajectories=500, backend="numpy")
+    b = run_scenario(scenario, trajectories=500, backend="cpu")
+    for name in a.data_vars:
+        np.testing.assert_allclose(
+            b[name].values, a[name].values, rtol=1e-9, equal_nan=True, err_msg=name
+        )
+
+
+def short_scenario(path, steps):
+    """A shipped scenario cut to a few steps (surges outside them dropped)."""
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    data["horizon"]["steps"] = steps
+    data.get("variability", {}).pop("surges", None)
+    return scenario_from_dict(data)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_cuda_kernel_equals_reference(path):
+    """Runs on the CUDA simulator without a GPU (tiny sizes), on the GPU with one."""
+    from jevons.kernels import cuda
+
+    ref, fast, ref_totals, fast_totals = run_both(
+        short_scenario(path, 6), 24, cuda.simulate, first=5
+    )
+    assert_same(ref, fast)
+    assert_same(ref_totals, fast_totals)
+
+
+def test_cuda_kernel_with_surges_and_fleet(hand_dict):
+    from jevons.kernels import cuda
+
+    hand_dict["variability"]["surges"] = [
+        {
+            "name": "launch",
+            "start": "2027-01-05",
+            "end": "2027-01-05",
+            "multiplier": {"dist": "uniform", "low": 1, "high": 3},
+        }
+    ]
+    hand_dict["variability"]["count_noise"] = True
+    hand_dict["users"] = {
+        "initial": {"dist": "lognormal", "median": 50, "p95": 500},
+        "volatility": 0.3,
+    }
+    hand_dict["fleet"] = {"policy": "fixed", "sizes": [1, 2, 50]}
+    ref, fast, ref_totals, fast_totals = run_both(scenario_from_dict(hand_dict), 16, cuda.simulate)
+    assert_same(ref, fast)
+    assert_same(ref_totals, fast_totals)
