@@ -7,6 +7,8 @@ inputs are the same in a run of ten trajectories or ten million, in any chunk.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,10 +56,20 @@ def _lookup(scenario: Scenario, path: str):
     return getattr(getattr(scenario, section), key)
 
 
+PARALLEL_CHUNK = 50_000
+
+
 def _draw(dist, path: str, trajectories: np.ndarray, key: tuple[int, int]) -> np.ndarray:
     if isinstance(dist, Fixed):
         return np.full(len(trajectories), dist.value)
-    return dist.ppf(uniform_from_word(parameter_word(trajectories, path, key)))
+    u = uniform_from_word(parameter_word(trajectories, path, key))
+    if len(u) <= PARALLEL_CHUNK:
+        return dist.ppf(u)
+    # Quantile functions such as beta's are slow scalar code that releases the GIL:
+    # spread long arrays over the cores.
+    chunks = np.array_split(u, -(-len(u) // PARALLEL_CHUNK))
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+        return np.concatenate(list(pool.map(dist.ppf, chunks)))
 
 
 def draw_inputs(

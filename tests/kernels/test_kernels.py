@@ -15,7 +15,7 @@ from jevons.kernels import cpu, reference
 from jevons.kernels.philox import philox4x32, seed_key
 from jevons.kernels.scalar_rng import normal, philox4x32_10, uniform
 from jevons.kernels.transforms import normal_from_word, uniform_from_word
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, requires_gpu
 
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))
 words32 = st.integers(min_value=0, max_value=2**32 - 1)
@@ -149,3 +149,16 @@ def test_cuda_kernel_with_surges_and_fleet(hand_dict):
     ref, fast, ref_totals, fast_totals = run_both(scenario_from_dict(hand_dict), 16, cuda.simulate)
     assert_same(ref, fast)
     assert_same(ref_totals, fast_totals)
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_cuda_backend_matches_cpu_at_scale():
+    """On a real GPU: the full CUDA path, at a size the simulator could not run."""
+    scenario = load_scenario(SCENARIOS / "agentic-coding.toml")
+    a = run_scenario(scenario, trajectories=100_000, backend="cpu")
+    b = run_scenario(scenario, trajectories=100_000, backend="cuda")
+    for name in a.data_vars:
+        np.testing.assert_allclose(
+            b[name].values, a[name].values, rtol=1e-9, equal_nan=True, err_msg=name
+        )
