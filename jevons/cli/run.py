@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 import xarray as xr
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from jevons.cli.console import err, out, user_errors
@@ -39,7 +40,7 @@ def print_summary(ds: xr.Dataset) -> None:
     n, steps = ds.attrs["trajectories"], ds.attrs["steps"]
     step = STEP_WORDS.get(ds.attrs["step"], ds.attrs["step"])
     out.print(
-        f"[bold]{ds.attrs['scenario_name']}[/]: {n:,} trajectories x {steps} "
+        f"[bold]{escape(ds.attrs['scenario_name'])}[/]: {n:,} trajectories x {steps} "
         f"{step} steps from {ds.attrs['horizon_start']}"
         f" ({ds.attrs['backend']} backend, {ds.attrs['wall_time_s']:.2f} s)",
         highlight=False,
@@ -103,7 +104,7 @@ def run(
         int | None, typer.Option(min=0, max=2**64 - 1, help="Override simulation.seed.")
     ] = None,
     backend: Annotated[
-        str, typer.Option(help="auto, or a backend name (see `jevons run --help`).")
+        str, typer.Option(help="auto (cuda if a GPU is usable, else cpu), cuda, cpu or numpy.")
     ] = "auto",
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")

@@ -21,7 +21,6 @@ class Calendar:
 
     ``mean_factor``: mean hourly weight over the step (1.0 averaged over a week).
     ``peak_share``: share of the step's requests that fall in its busiest hour.
-    ``cell_profile``: (steps, step_hours) hourly weight relative to the step's mean.
     ``surge_coverage``: (surges, steps) fraction of the step's hours inside each surge.
     ``step_start``: start of each step (datetime64[h]).
     ``excess_knots``, ``excess_values``, ``excess_count``: per step, the distinct
@@ -33,7 +32,6 @@ class Calendar:
     step_start: np.ndarray
     mean_factor: np.ndarray
     peak_share: np.ndarray
-    cell_profile: np.ndarray
     surge_coverage: np.ndarray
     excess_knots: np.ndarray
     excess_values: np.ndarray
@@ -74,7 +72,6 @@ def build_calendar(horizon: Horizon, variability: Variability) -> Calendar:
         step_start=cells[::hours_per_step],
         mean_factor=mean_factor,
         peak_share=peak_share,
-        cell_profile=profile,
         surge_coverage=coverage,
         excess_knots=knots,
         excess_values=values,

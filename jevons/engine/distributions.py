@@ -41,7 +41,9 @@ class _Dist(BaseModel):
         return float(lo), float(hi)
 
     def _frozen(self) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} defines its own moments")
+        # Only families without a SciPy counterpart (fixed, empirical) lack this, and they
+        # override every method that would call it.
+        raise TypeError(f"{type(self).__name__} has no SciPy distribution")
 
     def clipped_mean(self, low: float = -math.inf, high: float = math.inf) -> float:
         """E[clip(X, low, high)]: the mean of a draw held to a floor and a ceiling."""
