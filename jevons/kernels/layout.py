@@ -39,8 +39,8 @@ FLEET_TOTALS = ("total_unserved_tokens", "any_shortfall_probability")
 C_MONTHS, C_STEP_HOURS, C_CALLS, C_PAIRS, C_THINKING, C_UTIL, C_ENERGY_PRICE, C_COUNT_NOISE = range(
     8
 )
-# Rows of the hardware matrix.
-HW_PREFILL, HW_DECODE, HW_PRICE, HW_POWER = range(4)
+# Rows of the hardware matrix (the last two are reciprocals, to multiply by in the loop).
+HW_PREFILL, HW_DECODE, HW_PRICE, HW_POWER, HW_INV_PREFILL, HW_INV_DECODE = range(6)
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class PackedPlan:
     """A model plan as the flat arrays the kernels read."""
 
     consts: np.ndarray  # (8,)
-    hardware: np.ndarray  # (4, n_hw)
+    hardware: np.ndarray  # (6, n_hw)
     mean_factor: np.ndarray  # (steps,)
     peak_share: np.ndarray  # (steps,)
     coverage: np.ndarray  # (surges, steps)
@@ -72,7 +72,14 @@ def pack_plan(plan: ModelPlan) -> PackedPlan:
     return PackedPlan(
         consts=consts,
         hardware=np.stack(
-            [plan.prefill_rate, plan.decode_rate, plan.cost_per_gpu_hour, plan.power_kw]
+            [
+                plan.prefill_rate,
+                plan.decode_rate,
+                plan.cost_per_gpu_hour,
+                plan.power_kw,
+                1.0 / plan.prefill_rate,
+                1.0 / plan.decode_rate,
+            ]
         ),
         mean_factor=np.ascontiguousarray(cal.mean_factor, dtype=np.float64),
         peak_share=np.ascontiguousarray(cal.peak_share, dtype=np.float64),

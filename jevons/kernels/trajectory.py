@@ -96,6 +96,12 @@ def trajectory_block(
     shock_scale = vol * math.sqrt(months)
     noise_convexity = 0.5 * noise_sd**2
     requests_per_user = sessions * requests_per_session * (step_hours / 24.0)
+    hours_per_work = 1.0 / (SECONDS_PER_HOUR * util)
+    total_requests = 0.0
+    total_calls = 0.0
+    total_input = 0.0
+    total_output = 0.0
+    total_thinking = 0.0
 
     for k in range(nsteps):
         t = t0 + k
@@ -138,16 +144,18 @@ def trajectory_block(
         demand_out[7, k, i] = output
         demand_out[8, k, i] = thinking
         demand_out[9, k, i] = hit
-        demand_totals[0, i] += requests
-        demand_totals[1, i] += calls
-        demand_totals[2, i] += input_tokens
-        demand_totals[3, i] += output
-        demand_totals[4, i] += thinking
+        total_requests += requests
+        total_calls += calls
+        total_input += input_tokens
+        total_output += output
+        total_thinking += thinking
 
         decoded = output + thinking
+        per_output = 1e6 / output if output > 0.0 else np.nan
         for h in range(n_hw):
-            work = prefill / hardware[0, h] + decoded / hardware[1, h]
-            gpu_hours = work / SECONDS_PER_HOUR / util
+            # rows 4 and 5 hold 1 / prefill rate and 1 / decode rate: no division per step
+            work = prefill * hardware[4, h] + decoded * hardware[5, h]
+            gpu_hours = work * hours_per_work
             peak_gpus = gpu_hours * peak
             energy = gpu_hours * hardware[3, h]
             cost = gpu_hours * hardware[2, h] + energy * energy_price
@@ -155,10 +163,8 @@ def trajectory_block(
             supply_out[1, h, k, i] = peak_gpus
             supply_out[2, h, k, i] = cost
             supply_out[3, h, k, i] = energy
-            supply_out[4, h, k, i] = cost / output * 1e6 if output > 0.0 else np.nan
-            supply_out[5, h, k, i] = (
-                decoded * 1000.0 / (energy * 3600.0) if energy > 0.0 else np.nan
-            )
+            supply_out[4, h, k, i] = cost * per_output
+            supply_out[5, h, k, i] = decoded / (energy * 3.6) if energy > 0.0 else np.nan
             supply_totals[0, h, i] += gpu_hours
             supply_totals[1, h, i] += cost
             supply_totals[2, h, i] += energy
@@ -191,3 +197,8 @@ def trajectory_block(
                     fleet_totals[1, f, h, i] = short
 
     users_state[0, i] = users
+    demand_totals[0, i] += total_requests
+    demand_totals[1, i] += total_calls
+    demand_totals[2, i] += total_input
+    demand_totals[3, i] += total_output
+    demand_totals[4, i] += total_thinking
