@@ -16,7 +16,9 @@ from jevons.engine.sampling import TrajectoryInputs
 from jevons.kernels.blocks import Buffers, simulate_in_blocks
 from jevons.kernels.layout import PackedPlan
 from jevons.kernels.reference import BlockSink
-from jevons.kernels.trajectory import trajectory_block
+from jevons.kernels.trajectory import DRAW_ROWS, fill_draws, trajectory_block
+
+CHUNK = 256  # trajectories per parallel task
 
 
 @njit(parallel=True, cache=True)
@@ -25,12 +27,16 @@ def _run_block(
     coverage, knots, excess, knot_count, fleet, demand_out, supply_out, fleet_out,
     demand_totals, supply_totals, fleet_totals,
 ):  # fmt: skip
-    for i in prange(params.shape[1]):
-        trajectory_block(
-            i, first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor,
-            peak_share, coverage, knots, excess, knot_count, fleet, demand_out, supply_out,
-            fleet_out, demand_totals, supply_totals, fleet_totals,
-        )  # fmt: skip
+    n = params.shape[1]
+    for chunk in prange((n + CHUNK - 1) // CHUNK):
+        draws = np.empty((DRAW_ROWS, nsteps))  # one scratch block per chunk, not per trajectory
+        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+            fill_draws(first + i, t0, nsteps, k0, k1, draws)
+            trajectory_block(
+                i, first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor,
+                peak_share, coverage, knots, excess, knot_count, fleet, demand_out, supply_out,
+                fleet_out, demand_totals, supply_totals, fleet_totals, draws,
+            )  # fmt: skip
 
 
 class HostCores:

@@ -24,6 +24,7 @@ from jevons.kernels.reference import BlockSink
 from jevons.kernels.trajectory import trajectory_block
 
 THREADS_PER_BLOCK = 128
+NO_DRAWS = np.empty((0, 0))  # each thread draws its numbers as it goes
 
 _trajectory_block = cuda.jit(device=True)(trajectory_block.py_func)
 
@@ -32,14 +33,14 @@ _trajectory_block = cuda.jit(device=True)(trajectory_block.py_func)
 def _run_block(
     first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor, peak_share,
     coverage, knots, excess, knot_count, fleet, demand_out, supply_out, fleet_out,
-    demand_totals, supply_totals, fleet_totals,
+    demand_totals, supply_totals, fleet_totals, no_draws,
 ):  # fmt: skip
     i = cuda.grid(1)
     if i < params.shape[1]:
         _trajectory_block(
             i, first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor,
             peak_share, coverage, knots, excess, knot_count, fleet, demand_out, supply_out,
-            fleet_out, demand_totals, supply_totals, fleet_totals,
+            fleet_out, demand_totals, supply_totals, fleet_totals, no_draws,
         )  # fmt: skip
 
 
@@ -78,11 +79,13 @@ class Gpu:
         ]
         n = buffers.params.shape[1]
         self.grid = max(1, (n + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK)
+        self.no_draws = to(NO_DRAWS)
 
     def launch(self, t0: int, count: int, first: int, key: tuple[int, int]) -> None:
         _run_block[self.grid, THREADS_PER_BLOCK](
             np.int64(first), np.int64(t0), np.int64(count), np.uint64(key[0]), np.uint64(key[1]),
             self.params, self.users_state, *self.plan, *self.outputs, *self.totals,
+            self.no_draws,
         )  # fmt: skip
 
     def fetch_block(self, buffers: Buffers) -> None:
