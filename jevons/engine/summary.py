@@ -31,7 +31,9 @@ def compiled_reducer(rows: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarra
 
     q = np.empty((rows.shape[0], len(quantiles)))
     means = np.empty(rows.shape[0])
-    summarise_rows(np.ascontiguousarray(rows, dtype=np.float64), quantiles, q, means)
+    if rows.dtype not in (np.float32, np.float64):
+        rows = rows.astype(np.float64)
+    summarise_rows(np.ascontiguousarray(rows), quantiles, q, means)
     return q, means
 
 

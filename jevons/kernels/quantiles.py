@@ -20,14 +20,13 @@ MAX_BUCKETS = 16384
 
 
 @njit(cache=True)
-def _order_statistics(row, ranks, out, nonpositive, low_bits, high_bits):
+def _order_statistics(row, bits, ranks, out, nonpositive, low_bits, high_bits):
     """Write the ``ranks``-th smallest non-NaN values of ``row`` to ``out``; ranks ascending.
 
     ``nonpositive`` counts the values <= 0; ``low_bits`` and ``high_bits`` bound
     the bit patterns of the positive ones.
     """
     n = row.shape[0]
-    bits = row.view(np.int64)
     # As fine as the values' spread allows: a narrow row gets narrow buckets.
     shift = 0
     while ((high_bits - low_bits) >> shift) >= MAX_BUCKETS // 2:
@@ -39,7 +38,7 @@ def _order_statistics(row, ranks, out, nonpositive, low_bits, high_bits):
     counts = np.zeros(span, dtype=np.int32)
     for j in range(n):
         if row[j] > 0.0:
-            counts[(bits[j] >> shift) - base] += 1
+            counts[(np.int64(bits[j]) >> shift) - base] += 1
 
     # Which bucket (or the non-positive group, -1) holds each wanted rank.
     m = ranks.shape[0]
@@ -73,7 +72,7 @@ def _order_statistics(row, ranks, out, nonpositive, low_bits, high_bits):
         x = row[j]
         if x != x:
             continue
-        slot = 0 if x <= 0.0 else (bits[j] >> shift) - base + 1
+        slot = 0 if x <= 0.0 else (np.int64(bits[j]) >> shift) - base + 1
         if wanted[slot]:
             gathered[g] = x
             g += 1
@@ -88,14 +87,13 @@ def _order_statistics(row, ranks, out, nonpositive, low_bits, high_bits):
 
 
 @njit(cache=True)
-def _row_summary(row, quantiles, q_out, mean_out):
+def _row_summary(row, bits, quantiles, q_out, mean_out):
     n = row.shape[0]
     valid = 0
     total = 0.0
     nonpositive = 0
     low_bits = np.int64(0x7FFFFFFFFFFFFFFF)
     high_bits = np.int64(0)
-    bits = row.view(np.int64)
     for j in range(n):
         x = row[j]
         if x == x:
@@ -104,8 +102,9 @@ def _row_summary(row, quantiles, q_out, mean_out):
             if x <= 0.0:
                 nonpositive += 1
             else:
-                low_bits = min(low_bits, bits[j])
-                high_bits = max(high_bits, bits[j])
+                b = np.int64(bits[j])
+                low_bits = min(low_bits, b)
+                high_bits = max(high_bits, b)
     m = quantiles.shape[0]
     if valid == 0:
         mean_out[0] = np.nan
@@ -124,7 +123,7 @@ def _row_summary(row, quantiles, q_out, mean_out):
         ranks[2 * k + 1] = min(lo + 1, valid - 1)
     order = np.argsort(ranks)
     sorted_values = np.empty(2 * m)
-    _order_statistics(row, ranks[order], sorted_values, nonpositive, low_bits, high_bits)
+    _order_statistics(row, bits, ranks[order], sorted_values, nonpositive, low_bits, high_bits)
     values = np.empty(2 * m)
     values[order] = sorted_values
     for k in range(m):
@@ -135,7 +134,16 @@ def _row_summary(row, quantiles, q_out, mean_out):
 
 
 @njit(parallel=True, cache=True)
-def summarise_rows(rows, quantiles, q_out, mean_out):
-    """Quantiles ``q_out[r, k]`` and means ``mean_out[r]`` of each row, NaNs ignored."""
+def _summarise_rows(rows, bits, quantiles, q_out, mean_out):
     for r in prange(rows.shape[0]):
-        _row_summary(rows[r], quantiles, q_out[r], mean_out[r : r + 1])
+        _row_summary(rows[r], bits[r], quantiles, q_out[r], mean_out[r : r + 1])
+
+
+def summarise_rows(rows, quantiles, q_out, mean_out):
+    """Quantiles ``q_out[r, k]`` and means ``mean_out[r]`` of each row, NaNs ignored.
+
+    ``rows`` is float32 or float64; its bit patterns are read through an integer
+    view of the same width.
+    """
+    bits = rows.view(np.int32 if rows.dtype == np.float32 else np.int64)
+    _summarise_rows(rows, bits, quantiles, q_out, mean_out)

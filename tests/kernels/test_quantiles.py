@@ -62,3 +62,14 @@ def test_any_quantiles(quantiles, seed):
 )
 def test_shapes_of_data(rows):
     check(rows)
+
+
+def test_float32_rows():
+    rows = np.random.default_rng(5).lognormal(8, 2, (3, 3_001)).astype(np.float32)
+    rows[0, ::5] = np.nan
+    rows[1, :1000] = 0.0
+    q = np.empty((3, len(QUANTILES)))
+    means = np.empty(3)
+    summarise_rows(rows, QUANTILES, q, means)
+    expected = np.nanquantile(rows.astype(np.float64), QUANTILES, axis=1).T
+    np.testing.assert_allclose(q, expected, rtol=1e-12)
