@@ -8,6 +8,7 @@ running totals) survives between blocks, so memory is bounded by one block.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -136,3 +137,21 @@ def simulate_in_blocks(
         on_block(t0, block_values(buffers, count, with_fleet))
     device.fetch_totals(buffers)
     return horizon_totals(plan, buffers)
+
+
+def simulator_for(device_type: type) -> Callable[..., dict[str, np.ndarray]]:
+    """A ``simulate`` with the reference's signature that runs on a new ``device_type()``."""
+
+    def simulate(
+        plan: ModelPlan,
+        inputs: TrajectoryInputs,
+        trajectories: np.ndarray,
+        key: tuple[int, int],
+        on_block: BlockSink,
+    ) -> dict[str, np.ndarray]:
+        return simulate_in_blocks(plan, inputs, trajectories, key, on_block, device_type())
+
+    simulate.__doc__ = (
+        f"Same contract as jevons.kernels.reference.simulate, on {device_type.__name__}."
+    )
+    return simulate

@@ -11,11 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from jevons.engine.plan import ModelPlan
-from jevons.engine.sampling import TrajectoryInputs
-from jevons.kernels.blocks import Buffers, simulate_in_blocks
+from jevons.kernels.blocks import Buffers, simulator_for
 from jevons.kernels.layout import PackedPlan
-from jevons.kernels.reference import BlockSink
 from jevons.kernels.trajectory import DRAW_ROWS, fill_draws, trajectory_block
 
 CHUNK = 256  # trajectories per parallel task
@@ -61,12 +58,4 @@ class HostCores:
         pass
 
 
-def simulate(
-    plan: ModelPlan,
-    inputs: TrajectoryInputs,
-    trajectories: np.ndarray,
-    key: tuple[int, int],
-    on_block: BlockSink,
-) -> dict[str, np.ndarray]:
-    """Same contract as :func:`jevons.kernels.reference.simulate`."""
-    return simulate_in_blocks(plan, inputs, trajectories, key, on_block, HostCores())
+simulate = simulator_for(HostCores)

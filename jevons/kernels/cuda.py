@@ -16,11 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import config, cuda
 
-from jevons.engine.plan import ModelPlan
-from jevons.engine.sampling import TrajectoryInputs
-from jevons.kernels.blocks import Buffers, simulate_in_blocks
+from jevons.kernels.blocks import Buffers, simulator_for
 from jevons.kernels.layout import PackedPlan
-from jevons.kernels.reference import BlockSink
 from jevons.kernels.trajectory import trajectory_block
 
 THREADS_PER_BLOCK = 128
@@ -99,12 +96,4 @@ class Gpu:
         self.totals[2].copy_to_host(buffers.fleet_totals)
 
 
-def simulate(
-    plan: ModelPlan,
-    inputs: TrajectoryInputs,
-    trajectories: np.ndarray,
-    key: tuple[int, int],
-    on_block: BlockSink,
-) -> dict[str, np.ndarray]:
-    """Same contract as :func:`jevons.kernels.reference.simulate`."""
-    return simulate_in_blocks(plan, inputs, trajectories, key, on_block, Gpu())
+simulate = simulator_for(Gpu)
