@@ -63,8 +63,9 @@ def _draw(dist, path: str, trajectories: np.ndarray, key: tuple[int, int]) -> np
     if isinstance(dist, Fixed):
         return np.full(len(trajectories), dist.value)
     u = uniform_from_word(parameter_word(trajectories, path, key))
+    first = dist.ppf(u[:1])  # sets up any numerical inverse once, before the threads
     if len(u) <= PARALLEL_CHUNK:
-        return dist.ppf(u)
+        return np.concatenate([first, dist.ppf(u[1:])])
     # Quantile functions such as beta's are slow scalar code that releases the GIL:
     # spread long arrays over the cores.
     chunks = np.array_split(u, -(-len(u) // PARALLEL_CHUNK))
