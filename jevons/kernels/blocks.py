@@ -44,8 +44,8 @@ def block_steps(plan: ModelPlan, n: int, budget_bytes: int = DEFAULT_BLOCK_BYTES
     """How many steps one block holds within ``budget_bytes`` of outputs."""
     n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
     rows = len(layout.DEMAND) + n_hw * (len(layout.SUPPLY) + n_fleet * len(layout.FLEET))
-    per_step = rows * n * np.dtype(OUTPUT_DTYPE).itemsize
-    return int(max(1, min(plan.steps, budget_bytes // max(per_step, 1))))
+    per_step = max(rows * n * np.dtype(OUTPUT_DTYPE).itemsize, 1)
+    return int(max(1, min(plan.steps, budget_bytes // per_step)))
 
 
 def allocate(plan: ModelPlan, inputs: TrajectoryInputs, n: int, steps_per_block: int) -> Buffers:
@@ -120,12 +120,12 @@ def simulate_in_blocks(
     key: tuple[int, int],
     on_block: BlockSink,
     device: Device,
-    budget_bytes: int = DEFAULT_BLOCK_BYTES,
+    budget_bytes: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Run ``device`` block after block and report each block to ``on_block``."""
     n = len(trajectories)
     first = first_trajectory(trajectories)
-    steps_per_block = block_steps(plan, n, budget_bytes)
+    steps_per_block = block_steps(plan, n, budget_bytes or DEFAULT_BLOCK_BYTES)
     packed = layout.pack_plan(plan)
     buffers = allocate(plan, inputs, n, steps_per_block)
     with_fleet = bool(plan.fleet_sizes)
