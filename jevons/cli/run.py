@@ -94,7 +94,11 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="NetCDF file to write [default: SCENARIO name + .nc]."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="NetCDF file to write (default: the scenario file's name with .nc).",
+        ),
     ] = None,
     trajectories: Annotated[
         int | None,
@@ -106,6 +110,14 @@ def run(
     backend: Annotated[
         str, typer.Option(help="auto (cuda if a GPU is usable, else cpu), cuda, cpu or numpy.")
     ] = "auto",
+    keep_trajectories: Annotated[
+        bool,
+        typer.Option(
+            "--keep-trajectories",
+            help="Also store each trajectory's drawn inputs and horizon totals"
+            " (for sensitivity analysis; grows with the trajectory count).",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
@@ -131,6 +143,7 @@ def run(
                 scenario_text=text,
                 trajectories=trajectories,
                 seed=seed,
+                keep_trajectories=keep_trajectories,
                 backend=backend,
                 progress=lambda done, total: bar.update(task, completed=done),
             )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from jevons.engine.plan import ModelPlan
+from jevons.engine.sampling import PARAMETER_PATHS, TrajectoryInputs, surge_path
 from jevons.engine.summary import ExactSummary
 from jevons.engine.variables import VARIABLES
 from jevons.errors import JevonsError
@@ -52,6 +55,42 @@ def build_dataset(summary: ExactSummary, plan: ModelPlan, provenance: dict) -> x
     ds["quantile"].attrs["long_name"] = "quantile over trajectories"
     ds["time"].attrs["long_name"] = f"start of each {plan.step_hours}-hour step"
     return ds
+
+
+PER_TRAJECTORY_TOTALS = ("total_tokens", "total_cost", "max_peak_gpus", "horizon_cost_per_mtok")
+
+
+def add_trajectories(
+    ds: xr.Dataset,
+    trajectories: np.ndarray,
+    inputs: TrajectoryInputs,
+    totals: dict[str, np.ndarray],
+    surge_names: tuple[str, ...],
+) -> xr.Dataset:
+    """Each trajectory's uncertain inputs and horizon totals, for sensitivity analysis.
+
+    Inputs that are fixed in the scenario are left out (they explain nothing).
+    """
+    data_vars = {}
+    paths = [(path, inputs[path]) for path in PARAMETER_PATHS]
+    paths += [(surge_path(name), inputs.surge_multipliers[k]) for k, name in enumerate(surge_names)]
+    for path, values in paths:
+        if values.min() != values.max():
+            name = "drawn_" + re.sub(r"\W", "_", path)
+            data_vars[name] = (
+                "trajectory",
+                values,
+                {"key_path": path, "long_name": f"drawn {path}"},
+            )
+    for name in PER_TRAJECTORY_TOTALS:
+        v = VARIABLES[name]
+        data_vars[f"trajectory_{name}"] = (
+            (*v.lead_dims, "trajectory"),
+            totals[name],
+            {"units": v.units, "long_name": v.description},
+        )
+    extra = xr.Dataset(data_vars, coords={"trajectory": trajectories.astype(np.int64)})
+    return xr.merge([ds, extra], combine_attrs="override")
 
 
 def check_writable(path: str | Path) -> Path:

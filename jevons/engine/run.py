@@ -12,7 +12,7 @@ import xarray as xr
 import jevons
 from jevons.engine.backends import get_backend
 from jevons.engine.plan import build_plan
-from jevons.engine.results import build_dataset
+from jevons.engine.results import add_trajectories, build_dataset
 from jevons.engine.sampling import draw_inputs
 from jevons.engine.scenario import Scenario
 from jevons.engine.summary import ExactSummary
@@ -29,10 +29,13 @@ def run_scenario(
     seed: int | None = None,
     backend: str = "auto",
     progress: ProgressCallback | None = None,
+    keep_trajectories: bool = False,
 ) -> xr.Dataset:
     """Simulate ``scenario`` and return its percentile dataset.
 
     ``trajectories`` and ``seed`` override the scenario's ``[simulation]`` values.
+    ``keep_trajectories`` adds each trajectory's drawn inputs and horizon totals
+    (dim ``trajectory``), for sensitivity analysis.
     """
     started = time.perf_counter()
     chosen = get_backend(backend)
@@ -73,5 +76,7 @@ def run_scenario(
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     ds = build_dataset(summary, plan, provenance)
+    if keep_trajectories:
+        ds = add_trajectories(ds, trajectory_index, inputs, totals, plan.surge_names)
     ds.attrs["wall_time_s"] = round(time.perf_counter() - started, 3)
     return ds

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import xarray as xr
 from typer.testing import CliRunner
@@ -170,3 +171,23 @@ def test_hardware_lists_the_catalog_and_shows_sources():
     missing = runner.invoke(app, ["hardware", "tpu-v9"])
     assert missing.exit_code == 2
     assert "unknown hardware 'tpu-v9'" in missing.output
+
+
+def test_keep_trajectories_stores_inputs_and_totals_for_sensitivity(tmp_path):
+    scenario = write(tmp_path, GOOD)
+    out = tmp_path / "out.nc"
+    result = runner.invoke(
+        app, ["run", str(scenario), "-o", str(out), "-n", "400", "--keep-trajectories"]
+    )
+    assert result.exit_code == 0, result.output
+    with xr.open_dataset(out) as ds:
+        assert ds.sizes["trajectory"] == 400
+        assert ds.drawn_users_initial.attrs["key_path"] == "users.initial"
+        assert "drawn_usage_sessions_per_user_per_day" not in ds  # fixed inputs explain nothing
+        assert ds.trajectory_total_cost.dims == ("hardware", "trajectory")
+        # the only uncertain input drives the totals: more users, more tokens
+        assert float(np.corrcoef(ds.drawn_users_initial, ds.trajectory_total_tokens)[0, 1]) > 0.99
+        # and the percentile summary agrees with the kept totals
+        assert float(ds.total_tokens.sel(quantile=0.5)) == pytest.approx(
+            float(ds.trajectory_total_tokens.median()), rel=1e-9
+        )
