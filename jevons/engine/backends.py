@@ -43,6 +43,12 @@ def _compiled_reducer():
     return compiled_reducer
 
 
+def _device_reducer():
+    from jevons.engine.summary import device_reducer
+
+    return device_reducer
+
+
 def _numba_available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
@@ -78,7 +84,7 @@ BACKENDS: dict[str, Backend] = {
         "fused model on an NVIDIA GPU (numba-cuda)",
         _cuda_available,
         _cuda_simulate,
-        _compiled_reducer,
+        _device_reducer,
     ),
     "cpu": Backend(
         "cpu",

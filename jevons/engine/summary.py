@@ -37,6 +37,13 @@ def compiled_reducer(rows: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarra
     return q, means
 
 
+def device_reducer(rows, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that live on the GPU are reduced there; only the quantiles come back."""
+    from jevons.kernels.cuda_quantiles import summarise_rows_on_device
+
+    return summarise_rows_on_device(rows, quantiles)
+
+
 def tail_mean(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
     """CVaR: mean of the values at or above each quantile, along the last axis."""
     ordered = np.sort(values, axis=-1)
@@ -59,24 +66,28 @@ class ExactSummary:
         self.horizon_means: dict[str, np.ndarray] = {}
 
     def _reduce(self, array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Quantiles (quantile, *lead) and means (*lead) over the last axis."""
-        lead = array.shape[:-1]
-        q, means = self.reduce(array.reshape(-1, array.shape[-1]), self.quantiles)
+        """Quantiles (quantile, *lead) and means (*lead) over the last axis.
+
+        ``array`` may live on a GPU; the backend's reducer reads it where it is.
+        """
+        shape = tuple(array.shape)  # a plain tuple: device array shapes refuse negative indices
+        lead = shape[:-1]
+        q, means = self.reduce(array.reshape(-1, shape[-1]), self.quantiles)
         return np.moveaxis(q.reshape(*lead, -1), -1, 0), means.reshape(lead)
 
     def add_block(self, t0: int, values: dict[str, np.ndarray]) -> None:
-        """Add steps ``t0 ..`` from arrays shaped (*lead dims, steps in block, trajectories)."""
+        """Add steps ``t0 ..`` from arrays shaped (steps in block, *lead dims, trajectories)."""
         for name, array in values.items():
-            lead = array.shape[:-2]
-            count = array.shape[-2]
+            shape = tuple(array.shape)
+            count, lead = shape[0], shape[1:-1]
             if name not in self.step_means:
                 self.step_means[name] = np.empty((*lead, self.steps))
                 if VARIABLES[name].stat == "quantiles":
                     self.step_stats[name] = np.empty((len(self.quantiles), *lead, self.steps))
-            q, means = self._reduce(array)
-            self.step_means[name][..., t0 : t0 + count] = means
+            q, means = self._reduce(array)  # (quantile, steps, *lead), (steps, *lead)
+            self.step_means[name][..., t0 : t0 + count] = np.moveaxis(means, 0, -1)
             if name in self.step_stats:
-                self.step_stats[name][..., t0 : t0 + count] = q
+                self.step_stats[name][..., t0 : t0 + count] = np.moveaxis(q, 1, -1)
 
     def add_horizon(self, values: dict[str, np.ndarray]) -> None:
         for name, array in values.items():

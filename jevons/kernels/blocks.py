@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,9 +32,10 @@ class Buffers:
 
     params: np.ndarray
     users_state: np.ndarray  # (2, n): users now, saturation cap
+    # Step-major, so that any run of steps of one variable is one contiguous slab.
     demand_out: np.ndarray  # (DEMAND, block, n)
-    supply_out: np.ndarray  # (SUPPLY, n_hw, block, n)
-    fleet_out: np.ndarray  # (FLEET, n_fleet, n_hw, block, n)
+    supply_out: np.ndarray  # (SUPPLY, block, n_hw, n)
+    fleet_out: np.ndarray  # (FLEET, block, n_fleet, n_hw, n)
     demand_totals: np.ndarray
     supply_totals: np.ndarray
     fleet_totals: np.ndarray
@@ -61,9 +62,9 @@ def allocate(plan: ModelPlan, inputs: TrajectoryInputs, n: int, steps_per_block:
         params=params,
         users_state=np.ascontiguousarray(np.stack([users0, saturation])),
         demand_out=np.zeros((len(layout.DEMAND), steps_per_block, n), dtype=OUTPUT_DTYPE),
-        supply_out=np.zeros((len(layout.SUPPLY), n_hw, steps_per_block, n), dtype=OUTPUT_DTYPE),
+        supply_out=np.zeros((len(layout.SUPPLY), steps_per_block, n_hw, n), dtype=OUTPUT_DTYPE),
         fleet_out=np.zeros(
-            (len(layout.FLEET), n_fleet, n_hw, steps_per_block, n), dtype=OUTPUT_DTYPE
+            (len(layout.FLEET), steps_per_block, n_fleet, n_hw, n), dtype=OUTPUT_DTYPE
         ),
         demand_totals=np.zeros((len(layout.DEMAND_TOTALS), n)),
         supply_totals=np.zeros((len(layout.SUPPLY_TOTALS), n_hw, n)),
@@ -71,14 +72,14 @@ def allocate(plan: ModelPlan, inputs: TrajectoryInputs, n: int, steps_per_block:
     )
 
 
-def block_values(buffers: Buffers, count: int, with_fleet: bool) -> dict[str, np.ndarray]:
-    """Views of the first ``count`` steps of a block, keyed by variable name."""
-    values = {name: buffers.demand_out[r, :count] for r, name in enumerate(layout.DEMAND)}
-    values.update({name: buffers.supply_out[r, :, :count] for r, name in enumerate(layout.SUPPLY)})
+def block_values(outputs: tuple[Any, Any, Any], count: int, with_fleet: bool) -> dict[str, Any]:
+    """The first ``count`` steps of a block's outputs (host or device arrays) by name,
+    each shaped (steps, *lead dims, trajectories)."""
+    demand, supply, fleet = outputs
+    values = {name: demand[r, :count] for r, name in enumerate(layout.DEMAND)}
+    values.update({name: supply[r, :count] for r, name in enumerate(layout.SUPPLY)})
     if with_fleet:
-        values.update(
-            {name: buffers.fleet_out[r, :, :, :count] for r, name in enumerate(layout.FLEET)}
-        )
+        values.update({name: fleet[r, :count] for r, name in enumerate(layout.FLEET)})
     return values
 
 
@@ -97,8 +98,8 @@ class Device(Protocol):
     def launch(self, t0: int, count: int, first: int, key: tuple[int, int]) -> None:
         """Advance every trajectory through steps ``t0 .. t0 + count - 1``."""
 
-    def fetch_block(self, buffers: Buffers) -> None:
-        """Make the block's outputs readable in ``buffers``."""
+    def outputs(self) -> tuple[Any, Any, Any]:
+        """The block's demand, supply and fleet outputs, where the backend's reducer reads them."""
 
     def fetch_totals(self, buffers: Buffers) -> None:
         """Make the running totals readable in ``buffers``."""
@@ -133,8 +134,7 @@ def simulate_in_blocks(
     for t0 in range(0, plan.steps, steps_per_block):
         count = min(steps_per_block, plan.steps - t0)
         device.launch(t0, count, first, key)
-        device.fetch_block(buffers)
-        on_block(t0, block_values(buffers, count, with_fleet))
+        on_block(t0, block_values(device.outputs(), count, with_fleet))
     device.fetch_totals(buffers)
     return horizon_totals(plan, buffers)
 

@@ -3,8 +3,9 @@
 Each thread runs :func:`jevons.kernels.trajectory.trajectory_block` (the same
 source as the CPU backend, compiled by numba-cuda) over a block of steps,
 drawing its Philox numbers in registers; nothing random is ever stored.
-Inputs, state and totals stay on the device for the whole run; each block's
-outputs come back to the host for the percentile reduction.
+Inputs, state, totals and each block's outputs stay on the device; the
+percentiles are reduced there too (:mod:`jevons.kernels.cuda_quantiles`), so
+only quantiles and means cross to the host.
 
 Importing this module imports ``numba.cuda``; the engine does so only when the
 ``cuda`` backend is chosen. Under ``NUMBA_ENABLE_CUDASIM=1`` the same kernel
@@ -68,7 +69,11 @@ class Gpu:
         ]  # fmt: skip
         self.params = to(buffers.params)
         self.users_state = to(buffers.users_state)
-        self.outputs = [to(buffers.demand_out), to(buffers.supply_out), to(buffers.fleet_out)]
+        self.device_outputs = [
+            to(buffers.demand_out),
+            to(buffers.supply_out),
+            to(buffers.fleet_out),
+        ]
         self.totals = [
             to(buffers.demand_totals),
             to(buffers.supply_totals),
@@ -81,14 +86,12 @@ class Gpu:
     def launch(self, t0: int, count: int, first: int, key: tuple[int, int]) -> None:
         _run_block[self.grid, THREADS_PER_BLOCK](
             np.int64(first), np.int64(t0), np.int64(count), np.uint64(key[0]), np.uint64(key[1]),
-            self.params, self.users_state, *self.plan, *self.outputs, *self.totals,
+            self.params, self.users_state, *self.plan, *self.device_outputs, *self.totals,
             self.no_draws,
         )  # fmt: skip
 
-    def fetch_block(self, buffers: Buffers) -> None:
-        self.outputs[0].copy_to_host(buffers.demand_out)
-        self.outputs[1].copy_to_host(buffers.supply_out)
-        self.outputs[2].copy_to_host(buffers.fleet_out)
+    def outputs(self):
+        return tuple(self.device_outputs)  # reduced on the device, never copied back
 
     def fetch_totals(self, buffers: Buffers) -> None:
         self.totals[0].copy_to_host(buffers.demand_totals)

@@ -24,7 +24,7 @@ from jevons.kernels import layers
 from jevons.kernels.philox import step_block
 from jevons.kernels.transforms import normal_from_word, uniform_from_word
 
-# on_block(first step, {name: array (*lead dims, steps in block, trajectories)})
+# on_block(first step, {name: array (steps in block, *lead dims, trajectories)})
 BlockSink = Callable[[int, dict[str, np.ndarray]], None]
 
 
@@ -160,7 +160,7 @@ def simulate(
             values["shortfall_probability"] = short.astype(np.float64)
             unserved_total += values["unserved_tokens"]
             any_short |= short
-        on_block(t, {name: array[..., None, :] for name, array in values.items()})
+        on_block(t, {name: array[None] for name, array in values.items()})
 
         totals["total_requests"] += requests
         totals["total_llm_calls"] += calls

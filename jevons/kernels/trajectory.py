@@ -100,7 +100,7 @@ def trajectory_block(
 ):  # fmt: skip
     """Advance trajectory ``i`` (of this chunk) through steps ``t0 .. t0 + nsteps - 1``.
 
-    Writes each step's values to ``*_out[..., k, i]``, adds to the running
+    Writes each step's values to ``*_out[row, k, ..., i]``, adds to the running
     totals, and leaves the trajectory's users in ``users_state[:, i]``.
     ``draws`` holds the block's random numbers from :func:`fill_draws`, or has
     no columns, and then each step draws its own (one GPU thread keeps them in
@@ -217,12 +217,12 @@ def trajectory_block(
             peak_gpus = gpu_hours * peak
             energy = gpu_hours * hardware[3, h]
             cost = gpu_hours * hardware[2, h] + energy * energy_price
-            supply_out[0, h, k, i] = gpu_hours
-            supply_out[1, h, k, i] = peak_gpus
-            supply_out[2, h, k, i] = cost
-            supply_out[3, h, k, i] = energy
-            supply_out[4, h, k, i] = cost * per_output
-            supply_out[5, h, k, i] = decoded / (energy * 3.6) if energy > 0.0 else np.nan
+            supply_out[0, k, h, i] = gpu_hours
+            supply_out[1, k, h, i] = peak_gpus
+            supply_out[2, k, h, i] = cost
+            supply_out[3, k, h, i] = energy
+            supply_out[4, k, h, i] = cost * per_output
+            supply_out[5, k, h, i] = decoded / (energy * 3.6) if energy > 0.0 else np.nan
             supply_totals[0, h, i] += gpu_hours
             supply_totals[1, h, i] += cost
             supply_totals[2, h, i] += energy
@@ -247,9 +247,9 @@ def trajectory_block(
                         slope = (excess[t, j + 1] - excess[t, j]) / (knots[t, j + 1] - knots[t, j])
                         lost = slope * (x - knots[t, j]) + excess[t, j]
                 short = 1.0 if peak_gpus > size else 0.0
-                fleet_out[0, f, h, k, i] = mean_need * util * (1.0 - lost) / size
-                fleet_out[1, f, h, k, i] = lost * output
-                fleet_out[2, f, h, k, i] = short
+                fleet_out[0, k, f, h, i] = mean_need * util * (1.0 - lost) / size
+                fleet_out[1, k, f, h, i] = lost * output
+                fleet_out[2, k, f, h, i] = short
                 fleet_totals[0, f, h, i] += lost * output
                 if short > fleet_totals[1, f, h, i]:
                     fleet_totals[1, f, h, i] = short

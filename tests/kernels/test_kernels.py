@@ -40,7 +40,8 @@ def test_scalar_transforms_match_numpy(word):
 def collect(store):
     def on_block(t0, values):
         for name, array in values.items():
-            store.setdefault(name, []).append(np.array(array))
+            host = array.copy_to_host() if hasattr(array, "copy_to_host") else array
+            store.setdefault(name, []).append(np.array(host))
 
     return on_block
 
@@ -53,8 +54,8 @@ def run_both(scenario, n, simulate, first=0):
     ref, fast = {}, {}
     ref_totals = reference.simulate(plan, inputs, trajectories, key, collect(ref))
     fast_totals = simulate(plan, inputs, trajectories, key, collect(fast))
-    ref = {k: np.concatenate(v, axis=-2) for k, v in ref.items()}
-    fast = {k: np.concatenate(v, axis=-2) for k, v in fast.items()}
+    ref = {k: np.concatenate(v, axis=0) for k, v in ref.items()}
+    fast = {k: np.concatenate(v, axis=0) for k, v in fast.items()}
     return ref, fast, ref_totals, fast_totals
 
 
@@ -179,3 +180,22 @@ def test_kernel_parameter_rows_follow_the_layout():
     }  # fmt: skip
     assert rows == layout.P_ROW
     assert trajectory._SURGE0 == layout.P_SURGE0
+
+
+def test_cuda_backend_end_to_end_with_reductions_on_the_device(hand_dict):
+    """run_scenario on the cuda backend: model and percentiles both on the (simulated) GPU."""
+    hand_dict["users"] = {
+        "initial": {"dist": "lognormal", "median": 500, "p95": 3000},
+        "volatility": 0.2,
+    }
+    hand_dict["variability"]["count_noise"] = True
+    hand_dict["simulation"]["quantiles"] = [0.1, 0.5, 0.9]
+    hand_dict["fleet"] = {"policy": "fixed", "sizes": [1, 3]}
+    scenario = scenario_from_dict(hand_dict)
+    a = run_scenario(scenario, trajectories=40, backend="cpu")
+    b = run_scenario(scenario, trajectories=40, backend="cuda")
+    assert b.attrs["backend"] == "cuda"
+    for name in a.data_vars:
+        np.testing.assert_allclose(
+            b[name].values, a[name].values, rtol=1e-9, equal_nan=True, err_msg=name
+        )
