@@ -128,7 +128,7 @@ def run(
         parsed = parse_scenario_text(text, str(scenario))
         target = check_writable(output or Path(scenario.stem + ".nc"))
         with Progress(
-            TextColumn("simulating"),
+            TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("steps"),
@@ -137,7 +137,8 @@ def run(
             transient=True,
             disable=quiet,
         ) as bar:
-            task = bar.add_task("simulate", total=parsed.horizon.steps)
+            # The first run on a machine compiles the kernels before the first step.
+            task = bar.add_task("starting (compiles on first use)", total=parsed.horizon.steps)
             ds = run_scenario(
                 parsed,
                 scenario_text=text,
@@ -145,7 +146,9 @@ def run(
                 seed=seed,
                 keep_trajectories=keep_trajectories,
                 backend=backend,
-                progress=lambda done, total: bar.update(task, completed=done),
+                progress=lambda done, total: bar.update(
+                    task, completed=done, description="simulating"
+                ),
             )
         write_netcdf(ds, target)
     if not quiet:
