@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
 
@@ -11,14 +12,46 @@ import xarray as xr
 
 import jevons
 from jevons.engine.backends import get_backend
-from jevons.engine.plan import build_plan
+from jevons.engine.plan import ModelPlan, build_plan
 from jevons.engine.results import add_trajectories, build_dataset
-from jevons.engine.sampling import draw_inputs
+from jevons.engine.sampling import PARAMETER_PATHS, draw_inputs
 from jevons.engine.scenario import Scenario
 from jevons.engine.summary import ExactSummary
+from jevons.errors import JevonsError
 from jevons.kernels.philox import seed_key
 
 ProgressCallback = Callable[[int, int], None]  # (steps done, steps in all)
+
+
+def physical_memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def estimated_bytes(plan: ModelPlan, n: int) -> int:
+    """Rough peak memory of one process simulating ``n`` trajectories.
+
+    Per trajectory: the drawn inputs (and their temporaries), the running
+    totals, one step of every output, and the NumPy reference's temporaries.
+    """
+    n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
+    inputs = 2 * (len(PARAMETER_PATHS) + len(plan.surge_names))
+    totals = 6 + 6 * n_hw + 3 * n_fleet * n_hw
+    one_step = 10 + n_hw * (6 + 3 * n_fleet)
+    return 8 * n * (inputs + totals + 2 * one_step + 40)
+
+
+def check_memory(plan: ModelPlan, n: int) -> None:
+    """Refuse, with a clear message, a run that cannot fit: better than an OOM kill."""
+    available = physical_memory_bytes()
+    needed = estimated_bytes(plan, n)
+    if available is not None and needed > 0.8 * available:
+        raise JevonsError(
+            f"{n:,} trajectories need about {needed / 2**30:.0f} GiB in one process; this"
+            f" machine has {available / 2**30:.0f} GiB. Run fewer trajectories."
+        )
 
 
 def run_scenario(
@@ -45,6 +78,7 @@ def run_scenario(
     key = seed_key(seed)
     plan = build_plan(scenario)
     quantiles = scenario.simulation.quantiles
+    check_memory(plan, n)
 
     trajectory_index = np.arange(n, dtype=np.uint64)
     inputs = draw_inputs(scenario, trajectory_index, key)

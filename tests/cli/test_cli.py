@@ -191,3 +191,12 @@ def test_keep_trajectories_stores_inputs_and_totals_for_sensitivity(tmp_path):
         assert float(ds.total_tokens.sel(quantile=0.5)) == pytest.approx(
             float(ds.trajectory_total_tokens.median()), rel=1e-9
         )
+
+
+def test_a_run_too_big_for_memory_is_refused_up_front(tmp_path):
+    scenario = write(tmp_path, GOOD)
+    out = tmp_path / "out.nc"
+    result = runner.invoke(app, ["run", str(scenario), "-o", str(out), "-n", str(10**12)])
+    assert result.exit_code == 2
+    assert "GiB in one process" in result.output
+    assert not out.exists()
