@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import config, cuda
 
+import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
 from jevons.kernels.blocks import Buffers, simulator_for
 from jevons.kernels.layout import PackedPlan
 from jevons.kernels.trajectory import trajectory_block

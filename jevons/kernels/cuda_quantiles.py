@@ -20,6 +20,8 @@ import math
 import numpy as np
 from numba import config, cuda, int32, int64
 
+import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
+
 BUCKETS = 4096
 MAX_THREADS = 256
 MAX_RANKS = 64  # two order statistics per quantile: up to 32 quantiles

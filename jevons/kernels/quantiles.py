@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
+
 MAX_BUCKETS = 16384
 
 

@@ -17,6 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
+import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
 from jevons.kernels import transforms
 
 M0 = np.uint64(0xD2511F53)

@@ -16,6 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
+import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
 from jevons.kernels.scalar_rng import (
     CENTRAL_HALF_WIDTH,
     FASTMATH,
