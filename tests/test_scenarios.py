@@ -6,7 +6,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from jevons.cli.main import app
-from jevons.engine.loading import load_scenario
+from jevons.engine.loading import load_scenario, parse_scenario_text
 from jevons.engine.run import run_scenario
 from tests.conftest import SCENARIOS
 
@@ -54,3 +54,12 @@ def test_full_size_run_from_the_readme(tmp_path):
         assert float(ds.peak_gpus.sel(quantile=0.99).max()) > float(
             ds.peak_gpus.sel(quantile=0.5).max()
         )
+
+
+def test_the_readme_example_scenario_validates():
+    readme = (SCENARIOS.parent / "README.md").read_text()
+    start = readme.index("```toml\n", readme.index("## Scenario format")) + len("```toml\n")
+    example = readme[start : readme.index("```", start)]
+    scenario = parse_scenario_text(example, "README example")
+    assert [hw.key for hw in scenario.supply.hardware] == ["h200-hgx", "gb300-nvl72"]
+    assert scenario.fleet.sizes == [256, 512, 1024]

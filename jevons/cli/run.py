@@ -22,6 +22,8 @@ STEP_WORDS = {"1h": "hourly", "1D": "daily", "7D": "weekly"}
 
 
 def _money(x: float) -> str:
+    if x != x:
+        return "n/a"  # no output tokens at all
     return f"${x:,.3g}" if abs(x) < 1000 else f"${x:,.0f}"
 
 
@@ -35,8 +37,10 @@ def _count(x: float) -> str:
 
 
 def print_summary(ds: xr.Dataset) -> None:
-    q = ds["quantile"].values
-    levels = [p for p in (0.5, 0.95, 0.99) if p in q]
+    q = [float(x) for x in ds["quantile"].values]
+    # P50/P95/P99 when the scenario asks for them, else its three highest quantiles
+    levels = [p for p in (0.5, 0.95, 0.99) if p in q] or q[-3:]
+    middle = 0.5 if 0.5 in q else levels[0]
     n, steps = ds.attrs["trajectories"], ds.attrs["steps"]
     step = STEP_WORDS.get(ds.attrs["step"], ds.attrs["step"])
     out.print(
@@ -55,23 +59,27 @@ def print_summary(ds: xr.Dataset) -> None:
     table.add_column("hardware", no_wrap=True)
     table.add_column("peak GPUs", justify="right", no_wrap=True)
     table.add_column("$ per M output tokens", justify="right", no_wrap=True)
-    table.add_column("cost P50", justify="right", no_wrap=True)
+    table.add_column(f"cost P{middle * 100:g}", justify="right", no_wrap=True)
     for hw in ds.hardware.values:
         sel = ds.sel(hardware=hw)
         peak = " / ".join(_count(float(sel.max_peak_gpus.sel(quantile=p))) for p in levels)
         cost = " / ".join(_money(float(sel.horizon_cost_per_mtok.sel(quantile=p))) for p in levels)
-        total = _money(float(sel.total_cost.sel(quantile=0.5))) if 0.5 in q else ""
+        total = _money(float(sel.total_cost.sel(quantile=middle)))
         table.add_row(str(hw), peak, cost, total)
     out.print(table)
 
     hardware = list(ds.hardware.values)
-    if len(hardware) > 1 and 0.5 in q:
-        median = ds.horizon_cost_per_mtok.sel(quantile=0.5)
+    if len(hardware) > 1:
+        median = ds.horizon_cost_per_mtok.sel(quantile=middle)
         base = hardware[0]
         for other in hardware[1:]:
             ratio = float(median.sel(hardware=base) / median.sel(hardware=other))
+            if ratio != ratio:
+                continue  # no output tokens: nothing to compare
             text = f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.2f}x"
-            out.print(f"cost per Mtok (P50), {base} / {other}: {text}", highlight=False)
+            out.print(
+                f"cost per Mtok (P{middle * 100:g}), {base} / {other}: {text}", highlight=False
+            )
 
     if "fleet_size" in ds.dims:
         fleet = Table(show_edge=False, pad_edge=False, title="fixed fleets")

@@ -25,7 +25,8 @@ Z95 = float(special.ndtri(0.95))
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are no one's figure for a scenario input; a missing key says "none".
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     discrete: ClassVar[bool] = False
 
@@ -77,6 +78,8 @@ class _Dist(BaseModel):
     def _clipped_pmf_values(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
         """Values and probabilities of clip(X, low, high) for a discrete X with finite bounds."""
         rv = self._frozen()
+        # Past the 1 - 1e-15 quantile the mass is negligible: never build a longer table.
+        high = min(high, float(rv.ppf(1.0 - 1e-15)) + 1.0)
         lo, hi = math.ceil(low), math.floor(high)
         k = np.arange(lo, hi + 1, dtype=np.float64)
         p = rv.pmf(k)

@@ -13,7 +13,6 @@ import numpy as np
 
 from jevons.engine.calendar import Calendar, build_calendar
 from jevons.engine.scenario import HOURS_PER_MONTH, FixedFleet, Scenario
-from jevons.errors import JevonsError
 
 
 @dataclass(frozen=True)
@@ -44,10 +43,7 @@ class ModelPlan:
 
 def build_plan(scenario: Scenario) -> ModelPlan:
     supply = scenario.supply
-    try:
-        decode = [hw.decode_rate(supply.interactivity) for hw in supply.hardware]
-    except ValueError as exc:
-        raise JevonsError(f"supply.interactivity: {exc}") from None
+    decode = [hw.decode_rate(supply.interactivity) for hw in supply.hardware]
     calls, pairs = scenario.agents.calls_moments()
     return ModelPlan(
         steps=scenario.horizon.steps,

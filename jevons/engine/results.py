@@ -77,6 +77,8 @@ def add_trajectories(
     for path, values in paths:
         if values.min() != values.max():
             name = "drawn_" + re.sub(r"\W", "_", path)
+            while name in data_vars:  # two surge names that differ only in punctuation
+                name += "_"
             data_vars[name] = (
                 "trajectory",
                 values,
@@ -100,8 +102,8 @@ def check_writable(path: str | Path) -> Path:
         raise JevonsError(
             f"output {path} is a directory; give a file name such as {path / 'run.nc'}"
         )
-    if not path.parent.exists():
-        raise JevonsError(f"output folder {path.parent} does not exist")
+    if not path.parent.is_dir():
+        raise JevonsError(f"output folder {path.parent} does not exist (or is not a folder)")
     if not os.access(path.parent, os.W_OK):
         raise JevonsError(f"output folder {path.parent} is not writable")
     return path

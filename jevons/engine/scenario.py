@@ -15,7 +15,15 @@ import datetime as dt
 import math
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from jevons.catalog import HardwareProfile, resolve_hardware
 from jevons.engine.distributions import Distribution, Fixed
@@ -56,7 +64,7 @@ AnyReal = Distribution
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Horizon(_Section):
@@ -193,7 +201,7 @@ class Variability(_Section):
 
 
 class Supply(_Section):
-    hardware: list[HardwareProfile]
+    hardware: list[HardwareProfile] = Field(min_length=1)
     target_utilization: float = Field(default=0.7, gt=0, le=1)
     interactivity: float | None = Field(default=None, gt=0)
     energy_price_per_kwh: float = Field(default=0.0, ge=0)
@@ -202,6 +210,13 @@ class Supply(_Section):
     @classmethod
     def _resolve(cls, value):
         return resolve_hardware(value)
+
+    @field_validator("interactivity")
+    @classmethod
+    def _every_profile_has_a_rate_there(cls, value: float | None, info: ValidationInfo):
+        for profile in info.data.get("hardware", []):
+            profile.decode_rate(value)  # raises with the reason when it cannot
+        return value
 
     @field_validator("hardware")
     @classmethod
@@ -244,11 +259,11 @@ class Scenario(_Section):
 
     @model_validator(mode="after")
     def _surges_inside_horizon(self) -> Self:
-        end = self.horizon.end.date()
+        end = self.horizon.end  # exclusive
         for surge in self.variability.surges:
-            if surge.end < self.horizon.start or surge.start >= end:
+            if surge.end < self.horizon.start or dt.datetime.combine(surge.start, dt.time()) >= end:
                 raise ValueError(
                     f"variability.surges '{surge.name}' ({surge.start}..{surge.end}) lies outside"
-                    f" the horizon {self.horizon.start}..{end}"
+                    f" the horizon {self.horizon.start_time:%Y-%m-%d %H:%M}..{end:%Y-%m-%d %H:%M}"
                 )
         return self

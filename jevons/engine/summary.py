@@ -9,6 +9,7 @@ whole (trajectory x time) matrix. Two reducers give the same numbers: NumPy's
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -22,7 +23,9 @@ RowReducer = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 def numpy_reducer(rows: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # nan marks an undefined ratio (no tokens at all); it must not poison the rest.
     if np.isnan(rows).any():
-        return np.nanquantile(rows, quantiles, axis=-1).T, np.nanmean(rows, axis=-1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row is a NaN result
+            return np.nanquantile(rows, quantiles, axis=-1).T, np.nanmean(rows, axis=-1)
     return np.quantile(rows, quantiles, axis=-1).T, rows.mean(axis=-1)
 
 

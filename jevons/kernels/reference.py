@@ -79,11 +79,14 @@ def simulate(
                 months,
                 normal_from_word(words[0]),
             )
-        # Surges: the mean over the step scales by coverage; the peak hour by the full multiplier.
+        # Surges: the mean over the step scales by coverage. The peak hour takes the full
+        # multiplier when the surge covers the step; when it covers part, the busiest hour
+        # may lie outside it, so a lull (multiplier < 1) does not lower the peak.
         coverage = cal.surge_coverage[:, t][:, None]
         multiplier = inputs.surge_multipliers
         surge_mean = np.prod(1.0 + coverage * (multiplier - 1.0), axis=0)
-        surge_peak = np.prod(np.where(coverage > 0, multiplier, 1.0), axis=0)
+        partial = np.where(coverage > 0, np.maximum(multiplier, 1.0), 1.0)
+        surge_peak = np.prod(np.where(coverage >= 1, multiplier, partial), axis=0)
 
         noise = layers.step_noise(inputs["variability.step_noise"], normal_from_word(words[1]))
         mean_requests = layers.expected_requests(

@@ -170,7 +170,9 @@ def trajectory_block(
             c = coverage[s, t]
             m = params[_SURGE0 + s, i]
             surge_mean *= 1.0 + c * (m - 1.0)
-            if c > 0.0:
+            if c >= 1.0:
+                surge_peak *= m
+            elif c > 0.0 and m > 1.0:
                 surge_peak *= m
 
         noise = math.exp(noise_sd * z1 - noise_convexity) if noise_sd > 0.0 else 1.0

@@ -65,7 +65,7 @@ def test_run_writes_a_readable_dataset_with_provenance(tmp_path):
     with xr.open_dataset(out) as ds:
         assert ds.attrs["trajectories"] == 50
         assert ds.attrs["seed"] == "9"
-        assert ds.attrs["backend"] == "cpu"  # auto picks the compiled CPU backend here
+        assert ds.attrs["backend"] in {"cpu", "cuda"}  # auto: a compiled backend
         assert "lognormal" in ds.attrs["scenario"]
         assert ds.peak_gpus.attrs["units"] == "GPUs"
         assert float(ds.peak_gpus.sel(quantile=0.95, hardware="h200-hgx").isel(time=0)) > 0
@@ -113,6 +113,16 @@ BAD_INPUTS = {
         "supply.hardware: unknown hardware 'h900'",
     ),
     "unknown key": (GOOD.replace("[users]", "[users]\ninital = 3"), "users.inital: unknown key"),
+    "nan": (GOOD.replace("[users]", "[users]\nvolatility = nan"), "users.volatility"),
+    "infinity": (
+        GOOD.replace("requests_per_session = 2", "requests_per_session = inf"),
+        "usage.requests_per_session",
+    ),
+    "no hardware": (GOOD.replace('hardware = "h200-hgx"', "hardware = []"), "supply.hardware"),
+    "interactivity without a curve": (
+        GOOD + "interactivity = 100\n",
+        "supply.interactivity: hardware 'h200-hgx' has no decode_curve",
+    ),
 }
 
 
@@ -200,3 +210,19 @@ def test_a_run_too_big_for_memory_is_refused_up_front(tmp_path):
     assert result.exit_code == 2
     assert "GiB in one process" in result.output
     assert not out.exists()
+
+
+def test_output_under_a_file_fails_before_simulating(tmp_path):
+    scenario = write(tmp_path, GOOD)
+    result = runner.invoke(app, ["run", str(scenario), "-o", str(scenario / "out.nc")])
+    assert result.exit_code == 2
+    assert "not a folder" in result.output
+
+
+def test_summary_uses_the_quantiles_the_scenario_asks_for(tmp_path):
+    text = GOOD.replace("trajectories = 20", "trajectories = 20\nquantiles = [0.1, 0.9]")
+    scenario = write(tmp_path, text)
+    result = runner.invoke(app, ["run", str(scenario), "-o", str(tmp_path / "o.nc")])
+    assert result.exit_code == 0, result.output
+    assert "P10/P90" in result.output
+    assert "h200-hgx" in result.output

@@ -199,3 +199,51 @@ def test_cuda_backend_end_to_end_with_reductions_on_the_device(hand_dict):
         np.testing.assert_allclose(
             b[name].values, a[name].values, rtol=1e-9, equal_nan=True, err_msg=name
         )
+
+
+def calendar_cases(hand_dict):
+    """Hourly and weekly steps, surges covering part of a step (above and below 1),
+    fixed fleets and count noise: the paths the daily shipped scenarios do not take."""
+    base = {
+        "users": {"initial": {"dist": "lognormal", "median": 30, "p95": 3000}, "volatility": 0.3},
+        "fleet": {"policy": "fixed", "sizes": [1, 4, 40]},
+    }
+    hourly = {
+        **base,
+        "horizon": {"start": "2027-01-01", "step": "1h", "steps": 48},
+        "surges": [{"name": "launch", "start": "2027-01-02", "end": "2027-01-02",
+                    "multiplier": {"dist": "uniform", "low": 0.5, "high": 3}}],
+    }  # fmt: skip
+    weekly = {
+        **base,
+        "horizon": {"start": "2027-01-01", "step": "7D", "steps": 4},
+        "surges": [{"name": "lull", "start": "2027-01-09", "end": "2027-01-10",
+                    "multiplier": {"dist": "uniform", "low": 0, "high": 2}}],
+    }  # fmt: skip
+    cases = []
+    for case in (hourly, weekly):
+        d = {
+            **hand_dict,
+            "users": case["users"],
+            "fleet": case["fleet"],
+            "horizon": case["horizon"],
+        }
+        d["variability"] = {
+            **hand_dict["variability"], "count_noise": True, "step_noise": 0.2,
+            "weekday_weights": [1, 1, 1, 1, 1.2, 0.6, 0.5], "surges": case["surges"],
+        }  # fmt: skip
+        cases.append(scenario_from_dict(d))
+    return cases
+
+
+@pytest.mark.parametrize("case", [0, 1], ids=["hourly", "weekly"])
+def test_compiled_kernels_on_hourly_and_weekly_calendars(hand_dict, case):
+    from jevons.kernels import cuda
+
+    scenario = calendar_cases(hand_dict)[case]
+    ref, fast, ref_totals, fast_totals = run_both(scenario, 300, cpu.simulate)
+    assert_same(ref, fast)
+    assert_same(ref_totals, fast_totals)
+    ref, fast, ref_totals, fast_totals = run_both(scenario, 12, cuda.simulate)
+    assert_same(ref, fast)
+    assert_same(ref_totals, fast_totals)

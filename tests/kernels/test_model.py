@@ -127,8 +127,12 @@ def test_count_noise_is_poisson_around_the_mean(hand_dict):
     hand_dict["variability"]["count_noise"] = True
     hand_dict["users"] = {"initial": 10, "growth_per_month": 0.0}
     hand_dict["simulation"]["trajectories"] = 20_000
+    hand_dict["simulation"]["quantiles"] = [0.1, 0.5, 0.9]
     ds = run_scenario(scenario_from_dict(hand_dict))
     assert float(ds.requests_mean[0]) == pytest.approx(60, rel=0.01)
+    # Poisson(60): sd 7.75, so the 10th and 90th percentiles sit near 60 -/+ 1.28 sd
+    assert float(ds.requests.sel(quantile=0.1)[0]) == pytest.approx(50, abs=1.5)
+    assert float(ds.requests.sel(quantile=0.9)[0]) == pytest.approx(70, abs=1.5)
 
 
 def test_unserved_share_matches_hour_by_hour_sum():
@@ -176,3 +180,35 @@ def test_same_seed_same_numbers_different_seed_different_numbers(hand_dict):
     c = run_scenario(scenario, seed=2)
     np.testing.assert_array_equal(a.requests.values, b.requests.values)
     assert not np.array_equal(a.requests_mean.values, c.requests_mean.values)
+
+
+def test_a_lull_on_part_of_a_step_does_not_lower_its_peak(hand_dict):
+    """A one-day surge with multiplier < 1 inside a weekly step: the busiest hour may be
+    outside it, so the week's peak stays that of a normal week."""
+    hand_dict["horizon"] = {"start": "2027-01-04", "step": "7D", "steps": 2}
+    hand_dict["users"]["growth_per_month"] = 0.0
+    hand_dict["variability"]["surges"] = [
+        {"name": "outage", "start": "2027-01-05", "end": "2027-01-05", "multiplier": 0.0}
+    ]
+    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5)
+    lull_week, normal_week = ds.peak_hour_requests.values
+    assert lull_week == pytest.approx(normal_week)
+    # while the week's volume does drop by the lost day
+    assert ds.requests.values[0] == pytest.approx(ds.requests.values[1] * 6 / 7)
+
+
+def test_hourly_horizon_accepts_a_surge_on_its_last_day(hand_dict):
+    hand_dict["horizon"] = {"start": "2027-01-01", "step": "1h", "steps": 36}
+    hand_dict["variability"]["surges"] = [
+        {"name": "s", "start": "2027-01-02", "end": "2027-01-02", "multiplier": 2.0}
+    ]
+    hand_dict["users"]["growth_per_month"] = 0.0
+    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5)
+    # hour 24 onwards is 2027-01-02: twice the requests of the same hour a day earlier
+    np.testing.assert_allclose(ds.requests.values[24:36], 2 * ds.requests.values[0:12])
+
+
+def test_count_distribution_for_thinking_without_a_budget(hand_dict):
+    hand_dict["reasoning"] = {"share": 1.0, "thinking_tokens": {"dist": "poisson", "mean": 500}}
+    scenario = scenario_from_dict(hand_dict)
+    assert scenario.reasoning.thinking_per_reasoning_call() == pytest.approx(500, rel=1e-9)
