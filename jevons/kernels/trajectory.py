@@ -17,6 +17,22 @@ import numpy as np
 from numba import njit
 
 import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
+from jevons.kernels.layout import (
+    C_CALLS,
+    C_COUNT_NOISE,
+    C_ENERGY_PRICE,
+    C_MONTHS,
+    C_PAIRS,
+    C_STEP_HOURS,
+    C_THINKING,
+    C_UTIL,
+    HW_INV_DECODE,
+    HW_INV_PREFILL,
+    HW_POWER,
+    HW_PRICE,
+    P_ROW,
+    P_SURGE0,
+)
 from jevons.kernels.scalar_rng import (
     CENTRAL_HALF_WIDTH,
     FASTMATH,
@@ -33,8 +49,19 @@ POISSON_MAX_TERMS = 256
 SECONDS_PER_HOUR = 3600.0
 
 # Parameter rows (PARAMETER_PATHS order; see layout.P_ROW).
-_U0, _GROWTH, _VOL, _SAT, _SESSIONS, _REQUESTS, _INPUT, _OUTPUT = 0, 1, 2, 3, 4, 5, 6, 7
-_SHARE, _CONTEXT, _HIT, _DRIFT, _NOISE, _SURGE0 = 8, 9, 10, 11, 12, 13
+# Parameter rows, from the layout (module-level ints compile to constants).
+_GROWTH = P_ROW["users.growth_per_month"]
+_VOL = P_ROW["users.volatility"]
+_SESSIONS = P_ROW["usage.sessions_per_user_per_day"]
+_REQUESTS = P_ROW["usage.requests_per_session"]
+_INPUT = P_ROW["usage.input_tokens_per_request"]
+_OUTPUT = P_ROW["usage.output_tokens_per_call"]
+_SHARE = P_ROW["reasoning.share"]
+_CONTEXT = P_ROW["agents.context_growth_per_call"]
+_HIT = P_ROW["cache.hit_rate"]
+_DRIFT = P_ROW["cache.drift_per_month"]
+_NOISE = P_ROW["variability.step_noise"]
+_SURGE0 = P_SURGE0
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -108,14 +135,14 @@ def trajectory_block(
     registers that way).
     """
     trajectory = first_trajectory + i
-    months = consts[0]
-    step_hours = consts[1]
-    calls_per_request = consts[2]
-    call_pairs = consts[3]
-    thinking_per_call = consts[4]
-    util = consts[5]
-    energy_price = consts[6]
-    count_noise = consts[7] > 0.0
+    months = consts[C_MONTHS]
+    step_hours = consts[C_STEP_HOURS]
+    calls_per_request = consts[C_CALLS]
+    call_pairs = consts[C_PAIRS]
+    thinking_per_call = consts[C_THINKING]
+    util = consts[C_UTIL]
+    energy_price = consts[C_ENERGY_PRICE]
+    count_noise = consts[C_COUNT_NOISE] > 0.0
     n_hw = hardware.shape[1]
     n_fleet = fleet.shape[0]
     n_surges = coverage.shape[0]
@@ -214,12 +241,12 @@ def trajectory_block(
         decoded = output + thinking
         per_output = 1e6 / output if output > 0.0 else np.nan
         for h in range(n_hw):
-            # rows 4 and 5 hold 1 / prefill rate and 1 / decode rate: no division per step
-            work = prefill * hardware[4, h] + decoded * hardware[5, h]
+            # reciprocal rates: no division per step
+            work = prefill * hardware[HW_INV_PREFILL, h] + decoded * hardware[HW_INV_DECODE, h]
             gpu_hours = work * hours_per_work
             peak_gpus = gpu_hours * peak
-            energy = gpu_hours * hardware[3, h]
-            cost = gpu_hours * hardware[2, h] + energy * energy_price
+            energy = gpu_hours * hardware[HW_POWER, h]
+            cost = gpu_hours * hardware[HW_PRICE, h] + energy * energy_price
             supply_out[0, k, h, i] = gpu_hours
             supply_out[1, k, h, i] = peak_gpus
             supply_out[2, k, h, i] = cost

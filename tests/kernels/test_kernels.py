@@ -165,23 +165,6 @@ def test_cuda_backend_matches_cpu_at_scale():
         )
 
 
-def test_kernel_parameter_rows_follow_the_layout():
-    from jevons.kernels import layout, trajectory
-
-    rows = {
-        "users.initial": trajectory._U0, "users.growth_per_month": trajectory._GROWTH,
-        "users.volatility": trajectory._VOL, "users.saturation": trajectory._SAT,
-        "usage.sessions_per_user_per_day": trajectory._SESSIONS,
-        "usage.requests_per_session": trajectory._REQUESTS,
-        "usage.input_tokens_per_request": trajectory._INPUT,
-        "usage.output_tokens_per_call": trajectory._OUTPUT, "reasoning.share": trajectory._SHARE,
-        "agents.context_growth_per_call": trajectory._CONTEXT, "cache.hit_rate": trajectory._HIT,
-        "cache.drift_per_month": trajectory._DRIFT, "variability.step_noise": trajectory._NOISE,
-    }  # fmt: skip
-    assert rows == layout.P_ROW
-    assert trajectory._SURGE0 == layout.P_SURGE0
-
-
 def test_cuda_backend_end_to_end_with_reductions_on_the_device(hand_dict):
     """run_scenario on the cuda backend: model and percentiles both on the (simulated) GPU."""
     hand_dict["users"] = {
