@@ -5,12 +5,14 @@
 
 For every backend, step count and trajectory count it times ``run_scenario``
 (after one small warm-up run, so compile time is excluded) and reports
-trajectory-steps per second. ``philox-*`` rows time only the Philox words the
-model draws: the floor no backend can beat. A size is skipped when the rate
-measured at the previous size predicts more than ``--max-seconds``. Cold and
-warm start times of the CLI (first run compiles, the second reads the on-disk
-cache) are measured in fresh processes. Results go to a table on screen and to
-JSON in ``benchmarks/results/``.
+trajectory-steps per second. The ``cupy-array`` row is what a user would write
+instead of a fused kernel: the NumPy reference model run unchanged on CuPy
+arrays, each step's percentiles taken on the GPU. ``philox-*`` rows time only
+the Philox words the model draws: the floor no backend can beat. A size is
+skipped when the rate measured at the previous size predicts more than
+``--max-seconds``. Cold and warm start times of the CLI (first run compiles,
+the second reads the on-disk cache) are measured in fresh processes. Results go
+to a table on screen and to JSON in ``benchmarks/results/``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,14 @@ from benchmarks.philox_floor import philox_floor_cpu, philox_floor_cuda_kernel  
 from jevons import __version__  # noqa: E402
 from jevons.engine.backends import BACKENDS  # noqa: E402
 from jevons.engine.loading import scenario_from_dict  # noqa: E402
-from jevons.engine.run import run_scenario  # noqa: E402
+from jevons.engine.plan import build_plan  # noqa: E402
+from jevons.engine.run import finish_dataset, run_scenario  # noqa: E402
+from jevons.engine.sampling import TrajectoryInputs, draw_inputs  # noqa: E402
+from jevons.engine.summary import ExactSummary  # noqa: E402
+from jevons.kernels import reference  # noqa: E402
+from jevons.kernels.array_api import to_numpy  # noqa: E402
+from jevons.kernels.array_quantiles import array_reducer  # noqa: E402
+from jevons.kernels.philox import seed_key  # noqa: E402
 
 STEP_KIND = {365: "1D", 8760: "1h"}
 
@@ -59,6 +68,46 @@ def gpu_name() -> str | None:
     return device_name()
 
 
+def cupy_or_none():
+    """CuPy, if it imports and sees a GPU."""
+    try:
+        import cupy
+    except ImportError:
+        return None
+    return cupy if cupy.is_available() else None
+
+
+def why_not_measured(kind: str, gpu: str | None) -> str | None:
+    if kind == "cupy-array" and cupy_or_none() is None:
+        return "not measured: no GPU/CuPy on this machine"
+    if kind in ("cuda", "philox-cuda") and gpu is None:
+        return "not measured: no GPU on this machine"
+    return None
+
+
+def run_reference_on_arrays(scenario, n: int, asarray):
+    """The reference model on arrays made by ``asarray`` (``cupy.asarray``: on the GPU).
+
+    Inputs are drawn on the host, as for every backend, then moved; each step is
+    summarised where it lives, and the horizon totals come back to the host for
+    their quantiles and tail means, as the compiled backends' totals do.
+    """
+    plan = build_plan(scenario)
+    key = seed_key(scenario.simulation.seed)
+    trajectories = np.arange(n, dtype=np.uint64)
+    drawn = draw_inputs(scenario, trajectories, key)
+    inputs = TrajectoryInputs(
+        values={path: asarray(values) for path, values in drawn.values.items()},
+        surge_multipliers=asarray(drawn.surge_multipliers),
+    )
+    summary = ExactSummary(scenario.simulation.quantiles, plan.steps, array_reducer)
+    totals = reference.simulate(plan, inputs, asarray(trajectories), key, summary.add_block)
+    summary.add_horizon({name: to_numpy(array) for name, array in totals.items()})
+    summary.finish()
+    seed = scenario.simulation.seed
+    return finish_dataset(summary, scenario, "", seed, n, "cupy-array", "exact")
+
+
 def scenario_with_steps(path: Path, steps: int):
     data = tomllib.loads(path.read_text())
     data["horizon"]["step"] = STEP_KIND.get(steps, "1D")
@@ -70,7 +119,10 @@ def scenario_with_steps(path: Path, steps: int):
 
 def time_backend(backend: str, scenario, n: int) -> float:
     start = time.perf_counter()
-    run_scenario(scenario, trajectories=n, backend=backend)
+    if backend == "cupy-array":
+        run_reference_on_arrays(scenario, n, cupy_or_none().asarray)
+    else:
+        run_scenario(scenario, trajectories=n, backend=backend)
     return time.perf_counter() - start
 
 
@@ -121,7 +173,7 @@ def main() -> None:
     parser.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "chat-assistant.toml")
     parser.add_argument("--sizes", default="1e4,1e5,1e6,1e7")
     parser.add_argument("--steps", default="365,8760")
-    parser.add_argument("--backends", default="numpy,cpu,cuda,philox-cpu,philox-cuda")
+    parser.add_argument("--backends", default="numpy,cpu,cuda,cupy-array,philox-cpu,philox-cuda")
     parser.add_argument("--max-seconds", type=float, default=120.0)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
@@ -131,10 +183,10 @@ def main() -> None:
     gpu = gpu_name()
     rows = []
     for kind in args.backends.split(","):
-        needs_gpu = kind in ("cuda", "philox-cuda")
-        if needs_gpu and gpu is None:
-            rows.append({"backend": kind, "note": "not measured: no GPU on this machine"})
-            print(f"{kind:12s} not measured: no GPU on this machine", flush=True)
+        note = why_not_measured(kind, gpu)
+        if note is not None:
+            rows.append({"backend": kind, "note": note})
+            print(f"{kind:12s} {note}", flush=True)
             continue
         for steps in steps_list:
             scenario = scenario_with_steps(args.scenario, steps)

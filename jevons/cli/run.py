@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,8 +14,11 @@ from rich.table import Table
 
 from jevons.cli.console import err, out, user_errors
 from jevons.engine.loading import parse_scenario_text, read_scenario_text
-from jevons.engine.results import check_writable, write_netcdf
+from jevons.engine.partial import Shard
+from jevons.engine.results import check_writable, write_dataset
 from jevons.engine.run import run_scenario
+from jevons.engine.shards import run_shard
+from jevons.errors import JevonsError
 
 app = typer.Typer()
 
@@ -97,6 +101,47 @@ def print_summary(ds: xr.Dataset) -> None:
         out.print(fleet)
 
 
+def simulation_progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("steps"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=quiet,
+    )
+
+
+class SummaryChoice(enum.StrEnum):
+    auto = "auto"
+    exact = "exact"
+    sketch = "sketch"
+
+
+SummaryOption = Annotated[
+    SummaryChoice | None,
+    typer.Option(
+        "--summary",
+        help="Percentiles: exact (every trajectory at once), sketch (any number of chunks,"
+        " within simulation.relative_accuracy) or auto (exact up to 1,000,000 trajectories)."
+        " Default: the scenario's simulation.summary.",
+    ),
+]
+BackendOption = Annotated[
+    str, typer.Option(help="auto (cuda if a GPU is usable, else cpu), cuda, cpu or numpy.")
+]
+TrajectoriesOption = Annotated[
+    int | None,
+    typer.Option("--trajectories", "-n", min=1, help="Override simulation.trajectories."),
+]
+SeedOption = Annotated[
+    int | None, typer.Option(min=0, max=2**64 - 1, help="Override simulation.seed.")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
@@ -105,19 +150,21 @@ def run(
         typer.Option(
             "--output",
             "-o",
-            help="NetCDF file to write (default: the scenario file's name with .nc).",
+            help="Result to write: .nc (NetCDF) or .zarr (Zarr). Default: the scenario"
+            " file's name with .nc (with --shard: NAME.shard-I-of-N.nc).",
         ),
     ] = None,
-    trajectories: Annotated[
-        int | None,
-        typer.Option("--trajectories", "-n", min=1, help="Override simulation.trajectories."),
+    trajectories: TrajectoriesOption = None,
+    seed: SeedOption = None,
+    backend: BackendOption = "auto",
+    summary: SummaryOption = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            help="I/N: simulate only the I-th of N slices of the trajectories and write its"
+            " sketches, for `jevons merge` (e.g. one Slurm array task each).",
+        ),
     ] = None,
-    seed: Annotated[
-        int | None, typer.Option(min=0, max=2**64 - 1, help="Override simulation.seed.")
-    ] = None,
-    backend: Annotated[
-        str, typer.Option(help="auto (cuda if a GPU is usable, else cpu), cuda, cpu or numpy.")
-    ] = "auto",
     keep_trajectories: Annotated[
         bool,
         typer.Option(
@@ -126,27 +173,41 @@ def run(
             " (for sensitivity analysis; grows with the trajectory count).",
         ),
     ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
-    ] = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Simulate SCENARIO and write percentile demand, capacity and cost to a NetCDF file."""
+    """Simulate SCENARIO and write percentile demand, capacity and cost (NetCDF or Zarr)."""
     with user_errors():
         text = read_scenario_text(scenario)
         parsed = parse_scenario_text(text, str(scenario))
+        if shard is not None:
+            part = Shard.parse(shard)
+            if keep_trajectories:
+                raise JevonsError("--keep-trajectories and --shard do not go together")
+            default = Path(f"{scenario.stem}.shard-{part.index + 1}-of-{part.count}.nc")
+            target = check_writable(output or default)
+            with simulation_progress(quiet) as bar:
+                task = bar.add_task("starting (compiles on first use)", total=None)
+                partial = run_shard(
+                    parsed, text, part, trajectories=trajectories, seed=seed, backend=backend,
+                    summary=summary and summary.value,
+                    progress=lambda done, total: bar.update(
+                        task, completed=done, total=total, description="simulating"
+                    ),
+                )  # fmt: skip
+            write_dataset(partial, target)
+            if not quiet:
+                first, stop = partial.attrs["trajectory_start"], partial.attrs["trajectory_stop"]
+                out.print(
+                    f"shard {part.index + 1}/{part.count}: trajectories {first:,}..{stop - 1:,}"
+                    f" of {partial.attrs['trajectories']:,}; wrote {target}"
+                    " (merge the shards with `jevons merge`)",
+                    highlight=False,
+                )
+            return
         target = check_writable(output or Path(scenario.stem + ".nc"))
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("steps"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=quiet,
-        ) as bar:
+        with simulation_progress(quiet) as bar:
             # The first run on a machine compiles the kernels before the first step.
-            task = bar.add_task("starting (compiles on first use)", total=parsed.horizon.steps)
+            task = bar.add_task("starting (compiles on first use)", total=None)
             ds = run_scenario(
                 parsed,
                 scenario_text=text,
@@ -154,11 +215,12 @@ def run(
                 seed=seed,
                 keep_trajectories=keep_trajectories,
                 backend=backend,
+                summary=summary and summary.value,
                 progress=lambda done, total: bar.update(
-                    task, completed=done, description="simulating"
+                    task, completed=done, total=total, description="simulating"
                 ),
             )
-        write_netcdf(ds, target)
+        write_dataset(ds, target)
     if not quiet:
         print_summary(ds)
         out.print(f"wrote {target}", highlight=False)

@@ -89,6 +89,10 @@ class Simulation(_Section):
     trajectories: int = Field(default=10_000, ge=1, le=2**40)
     seed: int = Field(default=0, ge=0, lt=2**64)
     quantiles: list[float] = Field(default=[0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99])
+    # exact: every trajectory of a step at once; sketch: any number of chunks,
+    # quantiles within relative_accuracy; auto: exact up to EXACT_LIMIT trajectories.
+    summary: Literal["auto", "exact", "sketch"] = "auto"
+    relative_accuracy: float = Field(default=0.005, gt=0.0, le=0.05)
 
     @field_validator("quantiles")
     @classmethod

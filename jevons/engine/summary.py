@@ -1,10 +1,17 @@
-"""Exact percentile summaries over trajectories.
+"""Percentile summaries over trajectories: exact, or a mergeable sketch.
 
-Values arrive a block of steps at a time, every trajectory together, and are
-reduced at once to quantiles and a mean, so memory holds one block, never the
-whole (trajectory x time) matrix. Two reducers give the same numbers: NumPy's
-``nanquantile`` (the reference) and :func:`jevons.kernels.quantiles.summarise_rows`
-(all cores, for the compiled backends).
+Values arrive a block of steps at a time, shaped (steps in block, *lead dims,
+trajectories), and are reduced at once, so memory never holds the whole
+(trajectory x time) matrix.
+
+* :class:`ExactSummary` needs every trajectory of a block together (one chunk):
+  exact quantiles, by NumPy's ``nanquantile`` (the reference) or
+  :func:`jevons.kernels.quantiles.summarise_rows` (all cores, the compiled
+  backends) or on the GPU.
+* :class:`SketchSummary` takes trajectories in any number of chunks and keeps a
+  DDSketch per (variable, step, lead index): quantiles within a stated
+  relative error, memory set by the values' range, not their number, and
+  sketches of separate runs merge exactly (shards, Dask workers).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from jevons.engine.sketch import RowSketches, SketchSpec
 from jevons.engine.variables import VARIABLES
 
 # reduce(rows (R, n), quantiles (m,)) -> (quantiles (R, m), means (R,)), NaNs ignored
@@ -103,3 +111,128 @@ class ExactSummary:
                 self.horizon_stats[variable.name] = tail_mean(
                     values[variable.cvar_of], self.quantiles
                 )
+
+    def finish(self) -> None:
+        """Nothing left to compute: blocks were reduced as they came."""
+
+
+def _host(array) -> np.ndarray:
+    """A NumPy view of ``array``; device arrays are copied to the host."""
+    if isinstance(array, np.ndarray):
+        return array
+    if hasattr(array, "copy_to_host"):  # numba.cuda device array
+        return array.copy_to_host()
+    return np.asarray(array)
+
+
+class SketchSummary:
+    """Sketches of every variable, filled chunk by chunk; :meth:`finish` reports them.
+
+    Step variables get one :class:`RowSketches` each, row ``t * L + l`` for step
+    ``t`` and lead index ``l`` (``L`` lead cells); horizon variables one row per
+    lead index. After :meth:`finish` the results sit in the same attributes as
+    :class:`ExactSummary`'s.
+    """
+
+    def __init__(
+        self,
+        quantiles: list[float],
+        steps: int,
+        spec: SketchSpec | None = None,
+        compiled: bool = True,
+    ):
+        self.quantiles = np.asarray(quantiles, dtype=np.float64)
+        self.steps = steps
+        self.spec = spec or SketchSpec()
+        self.compiled = compiled
+        self.step_sketches: dict[str, RowSketches] = {}
+        self.horizon_sketches: dict[str, RowSketches] = {}
+        self.lead_shapes: dict[str, tuple[int, ...]] = {}
+        self.step_stats: dict[str, np.ndarray] = {}
+        self.step_means: dict[str, np.ndarray] = {}
+        self.horizon_stats: dict[str, np.ndarray] = {}
+        self.horizon_means: dict[str, np.ndarray] = {}
+
+    def empty_like(self) -> SketchSummary:
+        """A new, empty summary with the same settings (a chunk's scratch space)."""
+        return SketchSummary(list(self.quantiles), self.steps, self.spec, self.compiled)
+
+    def _sketch(self, table: dict[str, RowSketches], name: str, rows: int) -> RowSketches:
+        if name not in table:
+            table[name] = RowSketches(rows, self.spec)
+        return table[name]
+
+    def add_block(self, t0: int, values: dict[str, np.ndarray]) -> None:
+        for name, array in values.items():
+            array = _host(array)
+            count, lead, n = array.shape[0], array.shape[1:-1], array.shape[-1]
+            cells = int(np.prod(lead, dtype=np.int64))
+            self.lead_shapes[name] = lead
+            sketch = self._sketch(self.step_sketches, name, self.steps * cells)
+            sketch.add(
+                array.reshape(count * cells, n),
+                rows=slice(t0 * cells, (t0 + count) * cells),
+                compiled=self.compiled,
+            )
+
+    def add_horizon(self, values: dict[str, np.ndarray]) -> None:
+        """Add one chunk's per-trajectory horizon values, shaped (*lead dims, trajectories)."""
+        for name, array in values.items():
+            array = np.asarray(_host(array), dtype=np.float64)
+            lead = array.shape[:-1]
+            self.lead_shapes[name] = lead
+            cells = int(np.prod(lead, dtype=np.int64))
+            sketch = self._sketch(self.horizon_sketches, name, cells)
+            sketch.add(array.reshape(cells, -1), compiled=self.compiled)
+
+    def merge(self, other: SketchSummary) -> None:
+        """Add another run's sketches of other trajectories (a shard, a worker's chunks)."""
+        for mine, theirs in (
+            (self.step_sketches, other.step_sketches),
+            (self.horizon_sketches, other.horizon_sketches),
+        ):
+            for name, sketch in theirs.items():
+                if name in mine:
+                    mine[name].merge(sketch)
+                else:
+                    mine[name] = sketch
+        self.lead_shapes.update(other.lead_shapes)
+
+    def finish(self) -> None:
+        m = len(self.quantiles)
+        for name, sketch in self.step_sketches.items():
+            lead = self.lead_shapes[name]
+            means = sketch.means().reshape(self.steps, *lead)
+            self.step_means[name] = np.moveaxis(means, 0, -1)
+            if VARIABLES[name].stat == "quantiles":
+                q = sketch.quantiles(self.quantiles).reshape(self.steps, *lead, m)
+                self.step_stats[name] = np.moveaxis(np.moveaxis(q, -1, 0), 1, -1)
+        for name, sketch in self.horizon_sketches.items():
+            lead = self.lead_shapes[name]
+            self.horizon_means[name] = sketch.means().reshape(lead)
+            if VARIABLES[name].stat == "quantiles":
+                q = sketch.quantiles(self.quantiles).reshape(*lead, m)
+                self.horizon_stats[name] = np.moveaxis(q, -1, 0)
+        for variable in VARIABLES.values():
+            if variable.cvar_of in self.horizon_sketches:
+                source = self.horizon_sketches[variable.cvar_of]
+                lead = self.lead_shapes[variable.cvar_of]
+                tails = source.tail_means(self.quantiles).reshape(*lead, m)
+                self.horizon_stats[variable.name] = np.moveaxis(tails, -1, 0)
+
+
+Summary = ExactSummary | SketchSummary
+
+
+def add_scaled_variables(summary: Summary, all_in_price: np.ndarray, power: np.ndarray) -> None:
+    """Per-step cost and energy from gpu_hours' statistics, per hardware profile.
+
+    Per step, ``energy = gpu_hours x power`` and ``cost = gpu_hours x (price +
+    power x energy price)``, constants per profile: scaling by a positive
+    constant commutes with every quantile, the mean and the sketch, so the
+    kernels neither write nor reduce these two rows.
+    """
+    for name, factor in (("cost", all_in_price), ("energy_kwh", power)):
+        per_hardware = np.asarray(factor, dtype=np.float64)[:, None]  # (hardware, steps)
+        summary.step_means[name] = summary.step_means["gpu_hours"] * per_hardware
+        summary.step_stats[name] = summary.step_stats["gpu_hours"] * per_hardware

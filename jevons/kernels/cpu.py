@@ -14,12 +14,13 @@ from numba import njit, prange
 import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
 from jevons.kernels.blocks import Buffers, simulator_for
 from jevons.kernels.layout import PackedPlan
-from jevons.kernels.trajectory import DRAW_ROWS, fill_draws, trajectory_block
+from jevons.kernels.scalar_rng import KERNEL_OPTIONS
+from jevons.kernels.trajectory import DRAW_LANES, DRAW_ROWS, fill_draws, trajectory_block
 
-CHUNK = 256  # trajectories per parallel task
+CHUNK = 256  # trajectories per parallel task, a multiple of DRAW_LANES
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, **KERNEL_OPTIONS)
 def _run_block(
     first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor, peak_share,
     coverage, knots, excess, knot_count, fleet, demand_out, supply_out, fleet_out,
@@ -27,13 +28,16 @@ def _run_block(
 ):  # fmt: skip
     n = params.shape[1]
     for chunk in prange((n + CHUNK - 1) // CHUNK):
-        draws = np.empty((DRAW_ROWS, nsteps))  # one scratch block per chunk, not per trajectory
+        # one scratch block per chunk, refilled for each group of lanes
+        draws = np.empty((DRAW_ROWS, nsteps, DRAW_LANES))
         for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
-            fill_draws(first + i, t0, nsteps, k0, k1, draws)
+            lane = i % DRAW_LANES
+            if lane == 0:
+                fill_draws(first + i, t0, nsteps, k0, k1, draws)
             trajectory_block(
                 i, first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor,
                 peak_share, coverage, knots, excess, knot_count, fleet, demand_out, supply_out,
-                fleet_out, demand_totals, supply_totals, fleet_totals, draws,
+                fleet_out, demand_totals, supply_totals, fleet_totals, draws, lane,
             )  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from jevons.kernels.layout import PackedPlan
 from jevons.kernels.trajectory import trajectory_block
 
 THREADS_PER_BLOCK = 128
-NO_DRAWS = np.empty((0, 0))  # each thread draws its numbers as it goes
+NO_DRAWS = np.empty((0, 0, 0))  # each thread draws its numbers as it goes
 
 _trajectory_block = cuda.jit(device=True)(trajectory_block.py_func)
 
@@ -39,7 +39,7 @@ def _run_block(
         _trajectory_block(
             i, first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor,
             peak_share, coverage, knots, excess, knot_count, fleet, demand_out, supply_out,
-            fleet_out, demand_totals, supply_totals, fleet_totals, no_draws,
+            fleet_out, demand_totals, supply_totals, fleet_totals, no_draws, 0,
         )  # fmt: skip
 
 

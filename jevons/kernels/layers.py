@@ -1,16 +1,22 @@
-"""The demand model, one function per layer (vectorised NumPy, float64).
+"""The demand model, one function per layer (vectorised, float64).
 
 These are the readable specification: each takes arrays over trajectories for
 one time step and returns one quantity, with units in brackets. The seed
 documents (``shared/seeds``) name the layers: base usage, reasoning, agentic
 workflows, cache behaviour, variability and growth; supply and cost turn the
 tokens into GPUs and dollars.
+
+Arrays may come from any array API namespace (NumPy, CuPy, ...); each function
+computes in its arguments' namespace and only calls the standard's functions.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from jevons.kernels.array_api import interp, namespace
 from jevons.kernels.transforms import normal_ppf
 
 SECONDS_PER_HOUR = 3600.0
@@ -39,10 +45,11 @@ def users_next(users, growth_per_month, volatility, saturation, months, z):
     whose ``-sigma^2 / 2`` term keeps the mean on the growth path. Users never
     exceed the saturation cap.
     """
-    room = np.clip(1.0 - users / saturation, 0.0, 1.0)
-    drift = np.log1p(growth_per_month) * months * room - 0.5 * volatility**2 * months
-    grown = users * np.exp(drift + volatility * np.sqrt(months) * z)
-    return np.minimum(grown, saturation)
+    xp = namespace(users, growth_per_month, volatility, saturation, z)
+    room = xp.clip(1.0 - users / saturation, 0.0, 1.0)
+    drift = xp.log1p(growth_per_month) * months * room - 0.5 * volatility**2 * months
+    grown = users * xp.exp(drift + volatility * math.sqrt(months) * z)
+    return xp.minimum(grown, saturation)
 
 
 def expected_requests(
@@ -66,7 +73,8 @@ def expected_requests(
 
 def step_noise(log_sd, z):
     """Mean-one log-normal demand shock for one step [-]."""
-    return np.exp(log_sd * z - 0.5 * log_sd**2)
+    xp = namespace(log_sd, z)
+    return xp.exp(log_sd * z - 0.5 * log_sd**2)
 
 
 def poisson_counts(mean, u):
@@ -75,30 +83,27 @@ def poisson_counts(mean, u):
     Exact inversion of the CDF below a mean of 64; above it the normal
     approximation with continuity correction (relative error of its standard
     deviation under 1%), so a draw always consumes exactly one uniform.
+
+    Both branches run on every element and ``where`` picks, so the work has no
+    data-dependent shapes; a large mean enters the inversion as 0, whose CDF
+    starts at 1 and so never holds the search open.
     """
-    mean = np.asarray(mean, dtype=np.float64)
-    u = np.broadcast_to(u, mean.shape)
+    xp = namespace(mean, u)
+    u = xp.broadcast_to(u, mean.shape)
     large = mean >= POISSON_EXACT_BELOW
-    counts = np.empty_like(mean)
-    counts[large] = np.maximum(
-        np.floor(mean[large] + np.sqrt(mean[large]) * normal_ppf(u[large]) + 0.5), 0.0
-    )
-    small = ~large
-    if small.any():
-        lam = mean[small]
-        target = u[small]
-        k = np.zeros_like(lam)
-        term = np.exp(-lam)
-        cdf = term.copy()
-        for n in range(1, _POISSON_MAX_TERMS):
-            below = target > cdf
-            if not below.any():
-                break
-            k = np.where(below, float(n), k)
-            term = term * lam / n
-            cdf = cdf + term
-        counts[small] = k
-    return counts
+    approximate = xp.maximum(xp.floor(mean + xp.sqrt(mean) * normal_ppf(u) + 0.5), 0.0)
+    lam = xp.where(large, 0.0, mean)
+    k = xp.zeros_like(lam)
+    term = xp.exp(-lam)
+    cdf = term
+    for n in range(1, _POISSON_MAX_TERMS):
+        below = u > cdf
+        if not xp.any(below):
+            break
+        k = xp.where(below, float(n), k)
+        term = term * lam / n
+        cdf = cdf + term
+    return xp.where(large, approximate, k)
 
 
 def llm_calls(requests, calls_per_request):
@@ -136,9 +141,26 @@ def thinking_tokens(calls, reasoning_share, thinking_per_reasoning_call):
 
 def cache_hit_rate(initial, drift_per_month, months_elapsed):
     """KV/prefix cache hit rate after drifting for ``months_elapsed`` [0-1]."""
-    return np.clip(initial + drift_per_month * months_elapsed, 0.0, 1.0)
+    xp = namespace(initial, drift_per_month)
+    return xp.clip(initial + drift_per_month * months_elapsed, 0.0, 1.0)
 
 
 def gpu_seconds(prefill_tokens, decode_tokens, prefill_rate, decode_rate):
     """GPU-seconds of work [GPU-s]: uncached prefill plus decode, each at its rate."""
     return prefill_tokens / prefill_rate + decode_tokens / decode_rate
+
+
+def unserved_share(need_ratio, knots, excess):
+    """Share of a step's work a fixed fleet cannot serve [0-1].
+
+    ``need_ratio`` = mean GPUs needed / fleet size; ``knots`` and ``excess`` are
+    the step's mean-excess table (see :func:`jevons.engine.calendar.unserved_share`,
+    the same function on NumPy alone): piecewise linear in ``1 / need_ratio``
+    between the knots, ``1 - x`` below the lowest and 0 above the highest.
+    """
+    xp = namespace(need_ratio, knots, excess)
+    with np.errstate(divide="ignore", invalid="ignore"):  # NumPy's warnings for a zero need
+        inverse = xp.where(need_ratio > 0, 1.0 / need_ratio, xp.inf)
+        share = interp(inverse, knots, excess, right=0.0)
+        share = xp.where(inverse < knots[0], 1.0 - inverse, share)
+        return xp.where(need_ratio > 0, share, 0.0)

@@ -24,7 +24,8 @@ DEMAND = (
     "cached_input_tokens", "prefill_tokens", "output_tokens", "thinking_tokens",
     "cache_hit_rate",
 )  # fmt: skip
-SUPPLY = ("gpu_hours", "peak_gpus", "cost", "energy_kwh", "cost_per_mtok", "tokens_per_mw")
+# cost and energy_kwh are not written: see jevons.engine.summary.add_scaled_variables.
+SUPPLY = ("gpu_hours", "peak_gpus", "cost_per_mtok", "tokens_per_mw")
 FLEET = ("utilization", "unserved_tokens", "shortfall_probability")
 
 # Rows of the per-trajectory running totals.

@@ -9,6 +9,12 @@ per-trajectory inputs and that step's Philox block:
 * word 3 -> reserved
 
 The fused CPU and GPU kernels implement the same arithmetic on the same words.
+
+The model is written against the Python array API standard: given CuPy arrays
+(inputs and trajectory indices) it runs on the GPU, unchanged; given NumPy
+arrays it is the NumPy reference. The plan's arrays (hardware rates, calendar
+tables) are copied once to the inputs' device; the calendar's per-step factors
+are read on the host as Python floats, so no step waits on a device.
 """
 
 from __future__ import annotations
@@ -17,44 +23,56 @@ from collections.abc import Callable
 
 import numpy as np
 
-from jevons.engine.calendar import unserved_share
 from jevons.engine.plan import ModelPlan
 from jevons.engine.sampling import TrajectoryInputs
 from jevons.kernels import layers
+from jevons.kernels.array_api import Array, device, namespace
 from jevons.kernels.philox import step_block
 from jevons.kernels.transforms import normal_from_word, uniform_from_word
 
 # on_block(first step, {name: array (steps in block, *lead dims, trajectories)})
-BlockSink = Callable[[int, dict[str, np.ndarray]], None]
+BlockSink = Callable[[int, dict[str, Array]], None]
 
 
 def simulate(
     plan: ModelPlan,
     inputs: TrajectoryInputs,
-    trajectories: np.ndarray,
+    trajectories: Array,
     key: tuple[int, int],
     on_block: BlockSink,
-) -> dict[str, np.ndarray]:
+) -> dict[str, Array]:
     """Run the model over the horizon; report each step to ``on_block`` as a block of one.
 
-    Returns the per-trajectory horizon totals.
+    ``inputs`` and ``trajectories`` are arrays of one namespace on one device;
+    every array reported and returned is too. Returns the per-trajectory
+    horizon totals.
     """
-    n = len(trajectories)
+    xp = namespace(trajectories, inputs.surge_multipliers, *inputs.values.values())
+    home = device(trajectories)
+
+    def here(host: np.ndarray) -> Array:
+        return xp.asarray(host, device=home)
+
+    n = trajectories.shape[0]
     cal = plan.calendar
     months = plan.months_per_step
     util = plan.target_utilization
-    prefill_rate = plan.prefill_rate[:, None]
-    decode_rate = plan.decode_rate[:, None]
-    price = plan.cost_per_gpu_hour[:, None]
-    power = plan.power_kw[:, None]
-    fleet = np.asarray(plan.fleet_sizes, dtype=np.float64)[:, None, None]
+    prefill_rate = here(plan.prefill_rate)[:, None]
+    decode_rate = here(plan.decode_rate)[:, None]
+    price = here(plan.cost_per_gpu_hour)[:, None]
+    power = here(plan.power_kw)[:, None]
+    fleet = xp.asarray(plan.fleet_sizes, dtype=xp.float64, device=home)[:, None, None]
+    surge_coverage = here(cal.surge_coverage)
+    excess_knots = here(cal.excess_knots)
+    excess_values = here(cal.excess_values)
     n_hw = len(plan.hardware)
+    n_fleet = len(plan.fleet_sizes)
 
-    users = inputs["users.initial"].copy()
+    users = xp.asarray(inputs["users.initial"], copy=True)
     # A market is never smaller than the users already in it.
-    saturation = np.maximum(inputs["users.saturation"], users)
+    saturation = xp.maximum(inputs["users.saturation"], users)
     totals = {
-        name: np.zeros(n)
+        name: xp.zeros(n, dtype=xp.float64, device=home)
         for name in (
             "total_requests",
             "total_llm_calls",
@@ -64,9 +82,9 @@ def simulate(
         )
     }
     for name in ("total_gpu_hours", "total_cost", "total_energy_kwh", "max_peak_gpus"):
-        totals[name] = np.zeros((n_hw, n))
-    unserved_total = np.zeros((len(fleet), n_hw, n))
-    any_short = np.zeros((len(fleet), n_hw, n), dtype=bool)
+        totals[name] = xp.zeros((n_hw, n), dtype=xp.float64, device=home)
+    unserved_total = xp.zeros((n_fleet, n_hw, n), dtype=xp.float64, device=home)
+    any_short = xp.zeros((n_fleet, n_hw, n), dtype=xp.bool, device=home)
 
     for t in range(plan.steps):
         words = step_block(trajectories, t, key)
@@ -82,11 +100,11 @@ def simulate(
         # Surges: the mean over the step scales by coverage. The peak hour takes the full
         # multiplier when the surge covers the step; when it covers part, the busiest hour
         # may lie outside it, so a lull (multiplier < 1) does not lower the peak.
-        coverage = cal.surge_coverage[:, t][:, None]
+        coverage = surge_coverage[:, t][:, None]
         multiplier = inputs.surge_multipliers
-        surge_mean = np.prod(1.0 + coverage * (multiplier - 1.0), axis=0)
-        partial = np.where(coverage > 0, np.maximum(multiplier, 1.0), 1.0)
-        surge_peak = np.prod(np.where(coverage >= 1, multiplier, partial), axis=0)
+        surge_mean = xp.prod(1.0 + coverage * (multiplier - 1.0), axis=0)
+        partial = xp.where(coverage > 0, xp.maximum(multiplier, 1.0), 1.0)
+        surge_peak = xp.prod(xp.where(coverage >= 1, multiplier, partial), axis=0)
 
         noise = layers.step_noise(inputs["variability.step_noise"], normal_from_word(words[1]))
         mean_requests = layers.expected_requests(
@@ -94,7 +112,7 @@ def simulate(
             inputs["usage.sessions_per_user_per_day"],
             inputs["usage.requests_per_session"],
             plan.step_hours,
-            cal.mean_factor[t],
+            float(cal.mean_factor[t]),
             surge_mean,
             noise,
         )
@@ -102,8 +120,10 @@ def simulate(
             requests = layers.poisson_counts(mean_requests, uniform_from_word(words[2]))
         else:
             requests = mean_requests
-        with np.errstate(invalid="ignore", divide="ignore"):
-            peak_share = np.where(surge_mean > 0, cal.peak_share[t] * surge_peak / surge_mean, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # where() drops the 0/0
+            peak_share = xp.where(
+                surge_mean > 0, float(cal.peak_share[t]) * surge_peak / surge_mean, 0.0
+            )
         calls = layers.llm_calls(requests, plan.calls_per_request)
         inputs_tok = layers.input_tokens(
             requests,
@@ -128,9 +148,9 @@ def simulate(
         energy = gpu_hours * power
         cost = gpu_hours * price + energy * plan.energy_price_per_kwh
         with np.errstate(invalid="ignore", divide="ignore"):
-            cost_per_mtok = np.where(output > 0, cost / output * 1e6, np.nan)
-            tokens_per_mw = np.where(
-                energy > 0, (output + thinking) * 1000.0 / (energy * 3600.0), np.nan
+            cost_per_mtok = xp.where(output > 0, cost / output * 1e6, xp.nan)
+            tokens_per_mw = xp.where(
+                energy > 0, (output + thinking) * 1000.0 / (energy * 3600.0), xp.nan
             )
 
         values = {
@@ -146,24 +166,24 @@ def simulate(
             "cache_hit_rate": hit,
             "gpu_hours": gpu_hours,
             "peak_gpus": peak_gpus,
-            "cost": cost,
-            "energy_kwh": energy,
+            # cost and energy_kwh are gpu_hours times per-hardware constants: the
+            # summary scales gpu_hours' percentiles (engine.summary.add_scaled_variables)
             "cost_per_mtok": cost_per_mtok,
             "tokens_per_mw": tokens_per_mw,
         }
-        if len(fleet):
+        if n_fleet:
             mean_need = gpu_hours / plan.step_hours  # GPUs busy on average, at target utilisation
-            m = cal.excess_count[t]
-            unserved = unserved_share(
-                mean_need[None] / fleet, cal.excess_knots[t, :m], cal.excess_values[t, :m]
+            m = int(cal.excess_count[t])
+            unserved = layers.unserved_share(
+                mean_need[None, ...] / fleet, excess_knots[t, :m], excess_values[t, :m]
             )
-            short = peak_gpus[None] > fleet
-            values["utilization"] = mean_need[None] * util * (1.0 - unserved) / fleet
-            values["unserved_tokens"] = unserved * output[None]
-            values["shortfall_probability"] = short.astype(np.float64)
+            short = peak_gpus[None, ...] > fleet
+            values["utilization"] = mean_need[None, ...] * util * (1.0 - unserved) / fleet
+            values["unserved_tokens"] = unserved * output[None, ...]
+            values["shortfall_probability"] = xp.astype(short, xp.float64)
             unserved_total += values["unserved_tokens"]
             any_short |= short
-        on_block(t, {name: array[None] for name, array in values.items()})
+        on_block(t, {name: array[None, ...] for name, array in values.items()})
 
         totals["total_requests"] += requests
         totals["total_llm_calls"] += calls
@@ -173,32 +193,34 @@ def simulate(
         totals["total_gpu_hours"] += gpu_hours
         totals["total_cost"] += cost
         totals["total_energy_kwh"] += energy
-        np.maximum(totals["max_peak_gpus"], peak_gpus, out=totals["max_peak_gpus"])
+        totals["max_peak_gpus"] = xp.maximum(totals["max_peak_gpus"], peak_gpus)
 
     return derived_totals(plan, totals, unserved_total, any_short)
 
 
 def derived_totals(
     plan: ModelPlan,
-    totals: dict[str, np.ndarray],
-    unserved_total: np.ndarray,
-    any_short: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """Add the horizon variables that follow from the running totals."""
-    price = plan.cost_per_gpu_hour[:, None]
-    power = plan.power_kw[:, None]
-    fleet = np.asarray(plan.fleet_sizes, dtype=np.float64)[:, None, None]
+    totals: dict[str, Array],
+    unserved_total: Array,
+    any_short: Array,
+) -> dict[str, Array]:
+    """Add the horizon variables that follow from the running totals (in their namespace)."""
     out = totals["total_output_tokens"]
+    xp = namespace(out, unserved_total, any_short)
+    home = device(out)
+    price = xp.asarray(plan.cost_per_gpu_hour, device=home)[:, None]
+    power = xp.asarray(plan.power_kw, device=home)[:, None]
+    fleet = xp.asarray(plan.fleet_sizes, dtype=xp.float64, device=home)[:, None, None]
     totals["total_tokens"] = totals["total_input_tokens"] + out + totals["total_thinking_tokens"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        totals["horizon_cost_per_mtok"] = np.where(
-            out > 0, totals["total_cost"] / out * 1e6, np.nan
+        totals["horizon_cost_per_mtok"] = xp.where(
+            out > 0, totals["total_cost"] / out * 1e6, xp.nan
         )
-        if len(fleet):
+        if plan.fleet_sizes:
             hours = plan.steps * plan.step_hours
             fleet_cost = fleet * hours * (price + power * plan.energy_price_per_kwh)
-            served = out[None, None] - unserved_total
+            served = out[None, None, ...] - unserved_total
             totals["total_unserved_tokens"] = unserved_total
-            totals["fleet_cost_per_mtok"] = np.where(served > 0, fleet_cost / served * 1e6, np.nan)
-            totals["any_shortfall_probability"] = any_short.astype(np.float64)
+            totals["fleet_cost_per_mtok"] = xp.where(served > 0, fleet_cost / served * 1e6, xp.nan)
+            totals["any_shortfall_probability"] = xp.astype(any_short, xp.float64)
     return totals

@@ -35,11 +35,11 @@ from jevons.kernels.layout import (
 )
 from jevons.kernels.scalar_rng import (
     CENTRAL_HALF_WIDTH,
-    FASTMATH,
+    KERNEL_OPTIONS,
     normal,
     normal_central,
     normal_ppf,
-    normal_tail,
+    normal_tail_of_grid_uniform,
     step_words,
     uniform,
 )
@@ -64,14 +64,14 @@ _NOISE = P_ROW["variability.step_noise"]
 _SURGE0 = P_SURGE0
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL_OPTIONS)
 def clip(x, low, high):
     """``min(max(x, low), high)`` as plain comparisons (numba's min/max carry NaN checks)."""
     y = low if x < low else x
     return high if y > high else y
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL_OPTIONS)
 def poisson_count(mean, u, z):
     """Poisson draw from uniform ``u`` (and ``z``, its normal quantile).
 
@@ -94,44 +94,47 @@ def poisson_count(mean, u, z):
 
 
 DRAW_ROWS = 6  # uniforms u0, u1, u2, then their normal quantiles z0, z1, z2
+DRAW_LANES = 32  # trajectories drawn together: long enough loops for the SIMD units
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def fill_draws(trajectory, t0, nsteps, k0, k1, draws):
-    """A block's random numbers for one trajectory, in loops the compiler vectorises.
+@njit(**KERNEL_OPTIONS)
+def fill_draws(first, t0, nsteps, k0, k1, draws):
+    """A block's random numbers for trajectories ``first .. first + DRAW_LANES - 1``.
 
-    The same numbers the step loop would draw one at a time (word 0: users
-    shock, word 1: step noise, word 2: request count). Drawn a block at once,
-    Philox and the central branch of the inverse normal run on SIMD lanes and
-    only the 15% of draws in the tails take the scalar branch.
+    ``draws[row, k, lane]`` gets the numbers the step loop would draw one at a
+    time (word 0: users shock, word 1: step noise, word 2: request count).
+    Drawn across lanes, Philox and both branches of the inverse normal run on
+    SIMD units: each lane computes the central and the tail formula and keeps
+    the one that applies, cheaper than a scalar branch for the 15% in the tails.
     """
     for k in range(nsteps):
-        w0, w1, w2, _ = step_words(trajectory, t0 + k, k0, k1)
-        draws[0, k] = uniform(w0)
-        draws[1, k] = uniform(w1)
-        draws[2, k] = uniform(w2)
+        for lane in range(DRAW_LANES):
+            w0, w1, w2, _ = step_words(first + lane, t0 + k, k0, k1)
+            draws[0, k, lane] = uniform(w0)
+            draws[1, k, lane] = uniform(w1)
+            draws[2, k, lane] = uniform(w2)
     for row in range(3):
         for k in range(nsteps):
-            draws[3 + row, k] = normal_central(draws[row, k])
-    for row in range(3):
-        for k in range(nsteps):
-            if abs(draws[row, k] - 0.5) > CENTRAL_HALF_WIDTH:
-                draws[3 + row, k] = normal_tail(draws[row, k])
+            for lane in range(DRAW_LANES):
+                u = draws[row, k, lane]
+                central = normal_central(u)
+                tail = normal_tail_of_grid_uniform(u)
+                draws[3 + row, k, lane] = tail if abs(u - 0.5) > CENTRAL_HALF_WIDTH else central
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL_OPTIONS)
 def trajectory_block(
     i, first_trajectory, t0, nsteps, k0, k1,
     params, users_state, consts, hardware,
     mean_factor, peak_share, coverage, knots, excess, knot_count, fleet,
-    demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals, draws,
+    demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals, draws, lane,
 ):  # fmt: skip
     """Advance trajectory ``i`` (of this chunk) through steps ``t0 .. t0 + nsteps - 1``.
 
     Writes each step's values to ``*_out[row, k, ..., i]``, adds to the running
     totals, and leaves the trajectory's users in ``users_state[:, i]``.
-    ``draws`` holds the block's random numbers from :func:`fill_draws`, or has
-    no columns, and then each step draws its own (one GPU thread keeps them in
+    ``draws[:, :, lane]`` holds the block's random numbers from :func:`fill_draws`,
+    or ``draws`` has no columns, and then each step draws its own (one GPU thread keeps them in
     registers that way).
     """
     trajectory = first_trajectory + i
@@ -177,9 +180,9 @@ def trajectory_block(
     for k in range(nsteps):
         t = t0 + k
         if predrawn:
-            z0 = draws[3, k]
-            z1 = draws[4, k]
-            u2 = draws[2, k]
+            z0 = draws[3, k, lane]
+            z1 = draws[4, k, lane]
+            u2 = draws[2, k, lane]
         else:
             w0, w1, w2, _ = step_words(trajectory, t, k0, k1)
             z0 = normal(w0) if t > 0 else 0.0
@@ -206,7 +209,7 @@ def trajectory_block(
         mean_requests = users * requests_per_user * mean_factor[t] * surge_mean * noise
         if count_noise:
             if predrawn:
-                z2 = draws[5, k]
+                z2 = draws[5, k, lane]
             else:
                 z2 = normal_ppf(u2) if mean_requests >= POISSON_EXACT_BELOW else 0.0
             requests = poisson_count(mean_requests, u2, z2)
@@ -249,10 +252,8 @@ def trajectory_block(
             cost = gpu_hours * hardware[HW_PRICE, h] + energy * energy_price
             supply_out[0, k, h, i] = gpu_hours
             supply_out[1, k, h, i] = peak_gpus
-            supply_out[2, k, h, i] = cost
-            supply_out[3, k, h, i] = energy
-            supply_out[4, k, h, i] = cost * per_output
-            supply_out[5, k, h, i] = decoded / (energy * 3.6) if energy > 0.0 else np.nan
+            supply_out[2, k, h, i] = cost * per_output
+            supply_out[3, k, h, i] = decoded / (energy * 3.6) if energy > 0.0 else np.nan
             supply_totals[0, h, i] += gpu_hours
             supply_totals[1, h, i] += cost
             supply_totals[2, h, i] += energy

@@ -9,20 +9,24 @@ Normals use the inverse CDF (Wichura's AS 241, PPND16, relative accuracy about
 1e-16): one uniform per normal, no rejection loop, so the number of words a
 trajectory consumes never depends on the values drawn, and the central 85% of
 draws needs no transcendental function.
+
+Both take and return arrays of any array API namespace (NumPy, CuPy, ...).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from jevons.kernels.array_api import Array, namespace
+
 UNIFORM_SCALE = 2.0**-23
 
 
-def uniform_from_word(x: np.ndarray) -> np.ndarray:
+def uniform_from_word(x: Array) -> Array:
     """Uniform on (0, 1) from a uint32 word, as float64."""
-    return (
-        (np.asarray(x, dtype=np.uint32) >> np.uint32(9)).astype(np.float64) + 0.5
-    ) * UNIFORM_SCALE
+    xp = namespace(x)
+    words = xp.astype(x, xp.uint32, copy=False)
+    return (xp.astype(words >> 9, xp.float64) + 0.5) * UNIFORM_SCALE
 
 
 # AS 241 coefficients (Wichura 1988, Applied Statistics 37, 477-484), PPND16.
@@ -88,34 +92,37 @@ _F = (
 )
 
 
-def _poly(coefs: tuple[float, ...], x: np.ndarray) -> np.ndarray:
-    result = np.full_like(x, coefs[-1])
+def _poly(xp, coefs: tuple[float, ...], x: Array) -> Array:
+    result = xp.full_like(x, coefs[-1])
     for c in reversed(coefs[:-1]):
         result = result * x + c
     return result
 
 
-def normal_ppf(u: np.ndarray) -> np.ndarray:
+def normal_ppf(u: Array) -> Array:
     """Standard normal quantile of ``u`` in (0, 1) (AS 241)."""
-    u = np.asarray(u, dtype=np.float64)
+    xp = namespace(u)
+    u = xp.astype(u, xp.float64, copy=False)
     q = u - 0.5
-    central = np.abs(q) <= 0.425
+    central = xp.abs(q) <= 0.425
     r_c = 0.180625 - q * q
-    z_central = q * _poly(_A, r_c) / _poly(_B, r_c)
+    z_central = q * _poly(xp, _A, r_c) / _poly(xp, _B, r_c)
 
-    tail = np.where(q < 0.0, u, 1.0 - u)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.sqrt(-np.log(np.where(central, 0.5, tail)))
+    tail = xp.where(q < 0.0, u, 1.0 - u)
+    with np.errstate(divide="ignore", invalid="ignore"):  # NumPy's warnings, should u be 0 or 1
+        r = xp.sqrt(-xp.log(xp.where(central, 0.5, tail)))
     near = r <= 5.0
     r_near = r - 1.6
     r_far = r - 5.0
-    z_tail = np.where(
-        near, _poly(_C, r_near) / _poly(_D, r_near), _poly(_E, r_far) / _poly(_F, r_far)
+    z_tail = xp.where(
+        near,
+        _poly(xp, _C, r_near) / _poly(xp, _D, r_near),
+        _poly(xp, _E, r_far) / _poly(xp, _F, r_far),
     )
-    z_tail = np.where(q < 0.0, -z_tail, z_tail)
-    return np.where(central, z_central, z_tail)
+    z_tail = xp.where(q < 0.0, -z_tail, z_tail)
+    return xp.where(central, z_central, z_tail)
 
 
-def normal_from_word(x: np.ndarray) -> np.ndarray:
+def normal_from_word(x: Array) -> Array:
     """Standard normal from a uint32 word."""
     return normal_ppf(uniform_from_word(x))

@@ -206,7 +206,9 @@ def test_keep_trajectories_stores_inputs_and_totals_for_sensitivity(tmp_path):
 def test_a_run_too_big_for_memory_is_refused_up_front(tmp_path):
     scenario = write(tmp_path, GOOD)
     out = tmp_path / "out.nc"
-    result = runner.invoke(app, ["run", str(scenario), "-o", str(out), "-n", str(10**12)])
+    result = runner.invoke(
+        app, ["run", str(scenario), "-o", str(out), "-n", str(10**12), "--summary", "exact"]
+    )
     assert result.exit_code == 2
     assert "GiB in one process" in result.output
     assert not out.exists()
@@ -226,3 +228,47 @@ def test_summary_uses_the_quantiles_the_scenario_asks_for(tmp_path):
     assert result.exit_code == 0, result.output
     assert "P10/P90" in result.output
     assert "h200-hgx" in result.output
+
+
+def test_shards_then_merge_write_the_single_run_result_as_zarr(tmp_path):
+    scenario = write(tmp_path, GOOD)
+    shards = []
+    for i in (1, 2):
+        path = tmp_path / f"part{i}.nc"
+        result = runner.invoke(app, ["run", str(scenario), "-n", "40", "--shard", f"{i}/2",
+                                     "-o", str(path), "-q"])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        shards.append(str(path))
+    merged = tmp_path / "merged.zarr"
+    result = runner.invoke(app, ["merge", *shards, "-o", str(merged)])
+    assert result.exit_code == 0, result.output
+    assert "merged 2 shards" in result.output
+    single = tmp_path / "single.nc"
+    result = runner.invoke(
+        app, ["run", str(scenario), "-n", "40", "--summary", "sketch", "-o", str(single), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    a = xr.open_zarr(merged).load()
+    b = xr.open_dataset(single).load()
+    for name in b.data_vars:
+        np.testing.assert_allclose(a[name].values, b[name].values, rtol=1e-12, equal_nan=True)
+
+
+def test_merge_of_an_incomplete_set_fails_and_writes_nothing(tmp_path):
+    scenario = write(tmp_path, GOOD)
+    part = tmp_path / "part.nc"
+    runner.invoke(app, ["run", str(scenario), "-n", "20", "--shard", "1/3", "-o", str(part), "-q"])
+    out = tmp_path / "merged.nc"
+    result = runner.invoke(app, ["merge", str(part), "-o", str(out)])
+    assert result.exit_code == 2
+    assert "shards missing: 2, 3 of 3" in result.output
+    assert not out.exists()
+    result = runner.invoke(app, ["merge", str(scenario), "-o", str(out)])
+    assert result.exit_code == 2 and not out.exists()
+
+
+def test_unknown_output_format_is_refused_before_simulating(tmp_path):
+    scenario = write(tmp_path, GOOD)
+    result = runner.invoke(app, ["run", str(scenario), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 2
+    assert "use .nc (NetCDF) or .zarr (Zarr)" in result.output

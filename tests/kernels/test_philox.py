@@ -109,3 +109,22 @@ def test_normal_ppf_matches_scipy(u):
     assert normal_ppf(np.array([u]))[0] == pytest.approx(
         float(special.ndtri(u)), rel=1e-12, abs=1e-12
     )
+
+
+def test_vectorised_tail_matches_libm_on_every_tail_uniform():
+    """The CPU kernel's libm-free tail agrees with AS 241 on all 1.26M tail grid points."""
+    from numba import njit
+
+    from jevons.kernels.scalar_rng import normal_tail, normal_tail_of_grid_uniform
+
+    @njit
+    def both(u, libm, vectorised):
+        for i in range(u.shape[0]):
+            libm[i] = normal_tail(u[i])
+            vectorised[i] = normal_tail_of_grid_uniform(u[i])
+
+    u = (np.arange(2**23) + 0.5) * 2.0**-23  # every value uniform() can return
+    u = u[np.abs(u - 0.5) > 0.425]
+    libm, vectorised = np.empty_like(u), np.empty_like(u)
+    both(u, libm, vectorised)
+    np.testing.assert_allclose(vectorised, libm, rtol=4e-15, atol=0)

@@ -1,0 +1,107 @@
+"""Shards: one slice of a run's trajectories per batch job, merged exactly afterwards.
+
+Trajectory ``i`` draws the same numbers in any shard (the RNG contract), and
+sketches add, so merging N shards gives the counts of one run over all
+trajectories.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import xarray as xr
+
+import jevons
+from jevons.engine.loading import parse_scenario_text
+from jevons.engine.partial import Shard, from_dataset, scenario_digest, to_dataset
+from jevons.engine.run import ProgressCallback, finish_dataset, simulate_summary, summary_mode
+from jevons.engine.scenario import Scenario
+from jevons.errors import JevonsError
+
+# Attributes every shard of one run must share.
+_SAME = ("scenario_digest", "seed", "trajectories", "shard_count", "relative_accuracy")
+
+
+def run_shard(
+    scenario: Scenario,
+    scenario_text: str,
+    shard: Shard,
+    *,
+    trajectories: int | None = None,
+    seed: int | None = None,
+    backend: str = "auto",
+    summary: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> xr.Dataset:
+    """Simulate one shard; the result holds its sketches, for :func:`merge_shards`."""
+    started = time.perf_counter()
+    n = scenario.simulation.trajectories if trajectories is None else trajectories
+    seed = scenario.simulation.seed if seed is None else seed
+    mode = summary_mode(summary or scenario.simulation.summary, n, sharded=True)
+    start, stop = shard.trajectory_range(n)
+    result, _, backend_name = simulate_summary(
+        scenario, trajectory_range=(start, stop), seed=seed, backend=backend, mode=mode,
+        progress=progress,
+    )  # fmt: skip
+    return to_dataset(
+        result,
+        {
+            "title": f"jevons partial summary: {scenario.name}",
+            "scenario": scenario_text,
+            "scenario_digest": scenario_digest(scenario_text),
+            "seed": str(seed),
+            "trajectories": n,
+            "shard_index": shard.index,
+            "shard_count": shard.count,
+            "trajectory_start": start,
+            "trajectory_stop": stop,
+            "backend": backend_name,
+            "jevons_version": jevons.__version__,
+            "wall_time_s": round(time.perf_counter() - started, 3),
+        },
+    )
+
+
+def merge_shards(partials: Sequence[xr.Dataset], sources: Sequence[str]) -> xr.Dataset:
+    """The finished dataset of a complete set of shards (in any order)."""
+    if not partials:
+        raise JevonsError("no shards to merge")
+    first = partials[0].attrs
+    for ds, source in zip(partials, sources, strict=True):
+        for name in _SAME:
+            if str(ds.attrs.get(name)) != str(first.get(name)):
+                raise JevonsError(
+                    f"{source}: its {name} ({ds.attrs.get(name)}) differs from {sources[0]}'s"
+                    f" ({first.get(name)}); shards must come from one scenario and run"
+                )
+    seen: dict[int, str] = {}
+    for ds, source in zip(partials, sources, strict=True):
+        index = int(ds.attrs["shard_index"])
+        if index in seen:
+            raise JevonsError(f"{source} and {seen[index]} are both shard {index + 1}")
+        seen[index] = source
+    count = int(first["shard_count"])
+    missing = [i + 1 for i in range(count) if i not in seen]
+    if missing:
+        listed = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
+        raise JevonsError(f"shards missing: {listed} of {count}; merge needs all of them")
+
+    started = time.perf_counter()
+    merged = from_dataset(partials[0])
+    for ds in partials[1:]:
+        merged.merge(from_dataset(ds))
+    text = str(first["scenario"])
+    scenario = parse_scenario_text(text, sources[0])
+    backends = sorted({str(ds.attrs["backend"]) for ds in partials})
+    n = int(first["trajectories"])
+    result = finish_dataset(merged, scenario, text, int(first["seed"]), n, ",".join(backends),
+                            "sketch")  # fmt: skip
+    result.attrs["shards"] = count
+    result.attrs["wall_time_s"] = round(
+        sum(float(ds.attrs.get("wall_time_s", 0.0)) for ds in partials)
+        + time.perf_counter()
+        - started,
+        3,
+    )
+    return result
