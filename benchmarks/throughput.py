@@ -48,6 +48,7 @@ from jevons.kernels.array_quantiles import array_reducer  # noqa: E402
 from jevons.kernels.philox import seed_key  # noqa: E402
 
 STEP_KIND = {365: "1D", 8760: "1h"}
+REPEAT_BELOW_S = 40.0
 
 
 def cpu_name() -> str:
@@ -141,13 +142,26 @@ def time_philox(kind: str, n: int, steps: int) -> float:
     return -1.0
 
 
-def measure(kind: str, scenario, n: int, steps: int) -> float:
+def measure_once(kind: str, scenario, n: int, steps: int) -> float:
     if kind.startswith("philox"):
         time_philox(kind, 1000, 3)  # compile
         start = time.perf_counter()
         time_philox(kind, n, steps)
         return time.perf_counter() - start
     return time_backend(kind, scenario, n)
+
+
+def measure(kind: str, scenario, n: int, steps: int, repeat: int) -> float:
+    """The fastest of up to ``repeat`` runs: on a shared machine the others carry noise.
+
+    Runs longer than REPEAT_BELOW_S are not repeated.
+    """
+    best = measure_once(kind, scenario, n, steps)
+    for _ in range(repeat - 1):
+        if best > REPEAT_BELOW_S:
+            break
+        best = min(best, measure_once(kind, scenario, n, steps))
+    return best
 
 
 def cli_start_times(scenario: Path) -> dict[str, float]:
@@ -175,6 +189,9 @@ def main() -> None:
     parser.add_argument("--steps", default="365,8760")
     parser.add_argument("--backends", default="numpy,cpu,cuda,cupy-array,philox-cpu,philox-cuda")
     parser.add_argument("--max-seconds", type=float, default=120.0)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="best of this many runs (those under 40 s)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
 
@@ -200,7 +217,7 @@ def main() -> None:
                     rows.append({"backend": kind, "steps": steps, "trajectories": n, "note": note})
                     print(f"{kind:12s} {steps:5d} steps {n:>10,d} trajectories  {note}", flush=True)
                     continue
-                seconds = measure(kind, scenario, n, steps)
+                seconds = measure(kind, scenario, n, steps, args.repeat)
                 rate = n * steps / seconds
                 rows.append({
                     "backend": kind, "steps": steps, "trajectories": n,
@@ -218,6 +235,7 @@ def main() -> None:
         "scenario": args.scenario.name,
         "cpu": cpu_name(),
         "cpu_cores": os.cpu_count(),
+        "timing": f"best of {args.repeat} runs (runs over {REPEAT_BELOW_S:.0f} s: one)",
         "gpu": gpu,
         "python": platform.python_version(),
         "numpy": np.__version__,

@@ -13,11 +13,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from jevons.cli.console import err, out, user_errors
+from jevons.engine.distributed import dask_client
 from jevons.engine.loading import parse_scenario_text, read_scenario_text
 from jevons.engine.partial import Shard
 from jevons.engine.results import check_writable, write_dataset
 from jevons.engine.run import run_scenario
-from jevons.engine.shards import run_shard
+from jevons.engine.shards import run_on_cluster, run_shard
 from jevons.errors import JevonsError
 
 app = typer.Typer()
@@ -165,6 +166,14 @@ def run(
             " sketches, for `jevons merge` (e.g. one Slurm array task each).",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Split the trajectories over a local Dask cluster of N workers."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Split the trajectories over the Dask cluster at this address."),
+    ] = None,
     keep_trajectories: Annotated[
         bool,
         typer.Option(
@@ -205,6 +214,19 @@ def run(
                 )
             return
         target = check_writable(output or Path(scenario.stem + ".nc"))
+        if workers is not None or scheduler is not None:
+            if keep_trajectories:
+                raise JevonsError("--keep-trajectories needs one process (no --workers)")
+            with dask_client(workers, scheduler, backend) as client:
+                ds = run_on_cluster(
+                    client, parsed, text, trajectories=trajectories, seed=seed,
+                    backend=backend, summary=summary and summary.value,
+                )  # fmt: skip
+            write_dataset(ds, target)
+            if not quiet:
+                print_summary(ds)
+                out.print(f"wrote {target}", highlight=False)
+            return
         with simulation_progress(quiet) as bar:
             # The first run on a machine compiles the kernels before the first step.
             task = bar.add_task("starting (compiles on first use)", total=None)

@@ -19,6 +19,7 @@ from jevons.engine.scenario import Scenario
 from jevons.engine.sketch import SketchSpec
 from jevons.engine.summary import ExactSummary, SketchSummary, Summary, add_scaled_variables
 from jevons.errors import JevonsError
+from jevons.kernels.blocks import MIN_BLOCK_STEPS
 from jevons.kernels.philox import seed_key
 
 ProgressCallback = Callable[[int, int], None]  # (steps done, steps in all)
@@ -35,13 +36,13 @@ def estimated_bytes(plan: ModelPlan, n: int) -> int:
     """Rough peak memory of one process simulating ``n`` trajectories.
 
     Per trajectory: the drawn inputs (and their temporaries), the running
-    totals, one step of every output, and the NumPy reference's temporaries.
+    totals, the smallest block of outputs, and the NumPy reference's temporaries.
     """
     n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
     inputs = 2 * (len(PARAMETER_PATHS) + len(plan.surge_names))
     totals = 6 + 6 * n_hw + 3 * n_fleet * n_hw
     one_step = 10 + n_hw * (6 + 3 * n_fleet)
-    return 8 * n * (inputs + totals + 2 * one_step + 40)
+    return 8 * n * (inputs + totals + (MIN_BLOCK_STEPS + 1) * one_step + 40)
 
 
 def check_memory(plan: ModelPlan, n: int) -> None:

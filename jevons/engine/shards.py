@@ -105,3 +105,27 @@ def merge_shards(partials: Sequence[xr.Dataset], sources: Sequence[str]) -> xr.D
         3,
     )
     return result
+
+
+def run_on_cluster(
+    client,
+    scenario: Scenario,
+    scenario_text: str,
+    *,
+    trajectories: int | None = None,
+    seed: int | None = None,
+    backend: str = "auto",
+    summary: str | None = None,
+) -> xr.Dataset:
+    """One run split into a shard per Dask worker thread, merged as ``jevons merge`` does."""
+    started = time.perf_counter()
+    parts = max(1, sum(client.nthreads().values()))
+    options = {"trajectories": trajectories, "seed": seed, "backend": backend, "summary": summary}
+    futures = [
+        client.submit(run_shard, scenario, scenario_text, Shard(i, parts), pure=False, **options)
+        for i in range(parts)
+    ]
+    partials = client.gather(futures)
+    result = merge_shards(partials, [f"worker task {i + 1}" for i in range(parts)])
+    result.attrs["wall_time_s"] = round(time.perf_counter() - started, 3)
+    return result

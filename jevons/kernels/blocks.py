@@ -20,6 +20,7 @@ from jevons.kernels import layout
 from jevons.kernels.reference import BlockSink, derived_totals
 
 DEFAULT_BLOCK_BYTES = 256 * 2**20
+MIN_BLOCK_STEPS = 8
 # Per-step outputs in float64 keep every backend equal to the reference to float64
 # rounding. float32 halves the bytes (the reducer takes either) but measured no faster
 # on the CPU, where the reduction is compute-bound.
@@ -41,12 +42,18 @@ class Buffers:
     fleet_totals: np.ndarray
 
 
-def block_steps(plan: ModelPlan, n: int, budget_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
-    """How many steps one block holds within ``budget_bytes`` of outputs."""
+def output_rows(plan: ModelPlan) -> int:
     n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
-    rows = len(layout.DEMAND) + n_hw * (len(layout.SUPPLY) + n_fleet * len(layout.FLEET))
-    per_step = max(rows * n * np.dtype(OUTPUT_DTYPE).itemsize, 1)
-    return int(max(1, min(plan.steps, budget_bytes // per_step)))
+    return len(layout.DEMAND) + n_hw * (len(layout.SUPPLY) + n_fleet * len(layout.FLEET))
+
+
+def block_steps(plan: ModelPlan, n: int, budget_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
+    """How many steps one block holds within ``budget_bytes`` of outputs, at least
+    MIN_BLOCK_STEPS: below that the per-block work of each trajectory (its
+    parameters, its draws) outweighs its steps: 1e6 trajectories x 365 steps took
+    70 s in one-step blocks, 31 s in blocks of eight (2 cores)."""
+    per_step = max(output_rows(plan) * n * np.dtype(OUTPUT_DTYPE).itemsize, 1)
+    return int(max(1, min(plan.steps, max(MIN_BLOCK_STEPS, budget_bytes // per_step))))
 
 
 def allocate(plan: ModelPlan, inputs: TrajectoryInputs, n: int, steps_per_block: int) -> Buffers:

@@ -22,8 +22,12 @@ def check(rows, quantiles=QUANTILES):
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
         expected_q = np.nanquantile(rows, quantiles, axis=1).T
         expected_mean = np.nanmean(rows, axis=1)
+        # Sums in another order (SIMD lanes) differ by rounding, at most about
+        # n eps mean(|x|): relative only when no values cancel.
+        rounding = 4 * rows.shape[1] * np.finfo(float).eps * np.nanmean(np.abs(rows), axis=1)
     np.testing.assert_allclose(q, expected_q, rtol=1e-12, atol=1e-300, equal_nan=True)
-    np.testing.assert_allclose(means, expected_mean, rtol=1e-9, atol=1e-300, equal_nan=True)
+    ok = np.isnan(expected_mean) & np.isnan(means)
+    assert (ok | (np.abs(means - expected_mean) <= rounding + 1e-300)).all(), (means, expected_mean)
 
 
 values = st.one_of(
