@@ -117,3 +117,28 @@ def test_adding_row_slices_equals_adding_all_rows():
     qs = np.linspace(0, 1, 11)
     np.testing.assert_array_equal(whole.quantiles(qs), sliced.quantiles(qs))
     np.testing.assert_array_equal(whole.value_count, sliced.value_count)
+
+
+def test_a_gpu_out_of_memory_halves_the_chunk_and_counts_nothing_twice(
+    fleet_scenario, sketched, monkeypatch
+):
+    """A chunk that fails for memory is retried at half the size, from scratch."""
+    from jevons.engine import backends, run
+
+    cpu = backends.get_backend("cpu")
+    sizes = []
+
+    def simulate(plan, inputs, trajectories, key, on_block):
+        sizes.append(len(trajectories))
+        totals = cpu.load()(plan, inputs, trajectories, key, on_block)
+        if len(trajectories) > 300:
+            # after its blocks were summarised: they must not survive the retry
+            raise RuntimeError("[CUDA_ERROR_OUT_OF_MEMORY] Call to cuMemAlloc results in error")
+        return totals
+
+    fake_gpu = backends.Backend("cuda", "test", lambda: True, lambda: simulate, cpu.reducer)
+    monkeypatch.setattr(run, "get_backend", lambda name: fake_gpu)
+    ds = run.run_scenario(fleet_scenario, trajectories=N, summary="sketch", chunk=N)
+    assert sizes[:3] == [N, N // 2, N // 4] and max(sizes[3:]) <= 300
+    assert sum(s for s in sizes if s <= 300) == N
+    assert_same(ds, sketched)
