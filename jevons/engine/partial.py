@@ -18,7 +18,7 @@ from jevons.engine.sketch import RowSketches, SketchSpec
 from jevons.engine.summary import SketchSummary
 from jevons.errors import JevonsError
 
-KIND = "jevons partial summary"
+KIND = "jevons partial summary, sketch keys from float64 bits"
 _SEP = "__"
 
 

@@ -125,6 +125,27 @@ def _host(array) -> np.ndarray:
     return np.asarray(array)
 
 
+def _on_gpu(array) -> bool:
+    return hasattr(array, "copy_to_host")  # a numba.cuda device array
+
+
+def _add_on_device(sketch: RowSketches, rows_on_device, rows: slice) -> None:
+    """Bucket a block's rows where they live; only per-row numbers and counts come back."""
+    from jevons.engine.sketch import ZERO_THRESHOLD
+    from jevons.kernels.cuda_sketch import sketch_rows_on_device
+
+    zero_bits = int(np.float64(ZERO_THRESHOLD).view(np.int64))
+    stats_i, stats_f, counts = sketch_rows_on_device(rows_on_device, sketch.spec.shift, zero_bits)
+    if stats_i[:, 2].any():
+        raise ValueError("sketched values must be non-negative and finite (NaN is skipped)")
+    statistics = {
+        "value_count": stats_i[:, 0], "zero_count": stats_i[:, 1], "value_sum": stats_f[:, 0],
+        "value_min": stats_f[:, 1], "value_max": stats_f[:, 2],
+    }  # fmt: skip
+    bucketed = stats_i[:, 3] <= stats_i[:, 4]
+    sketch.add_counts(rows, np.where(bucketed, stats_i[:, 3], 0), counts, statistics)
+
+
 class SketchSummary:
     """Sketches of every variable, filled chunk by chunk; :meth:`finish` reports them.
 
@@ -164,16 +185,16 @@ class SketchSummary:
 
     def add_block(self, t0: int, values: dict[str, np.ndarray]) -> None:
         for name, array in values.items():
-            array = _host(array)
-            count, lead, n = array.shape[0], array.shape[1:-1], array.shape[-1]
+            shape = tuple(array.shape)  # a plain tuple: device array shapes refuse slicing
+            count, lead, n = shape[0], shape[1:-1], shape[-1]
             cells = int(np.prod(lead, dtype=np.int64))
             self.lead_shapes[name] = lead
             sketch = self._sketch(self.step_sketches, name, self.steps * cells)
-            sketch.add(
-                array.reshape(count * cells, n),
-                rows=slice(t0 * cells, (t0 + count) * cells),
-                compiled=self.compiled,
-            )
+            rows = slice(t0 * cells, (t0 + count) * cells)
+            if _on_gpu(array):
+                _add_on_device(sketch, array.reshape(count * cells, n), rows)
+            else:
+                sketch.add(array.reshape(count * cells, n), rows=rows, compiled=self.compiled)
 
     def add_horizon(self, values: dict[str, np.ndarray]) -> None:
         """Add one chunk's per-trajectory horizon values, shaped (*lead dims, trajectories)."""
