@@ -102,12 +102,12 @@ def print_summary(ds: xr.Dataset) -> None:
         out.print(fleet)
 
 
-def simulation_progress(quiet: bool) -> Progress:
+def simulation_progress(quiet: bool, unit: str = "steps") -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("steps"),
+        TextColumn(unit),
         TimeElapsedColumn(),
         console=err,
         transient=True,

@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from jevons.cli.console import err, out, user_errors
+from jevons.cli.console import out, user_errors
 from jevons.cli.run import (
     BackendOption,
     QuietOption,
     SeedOption,
     SummaryOption,
     TrajectoriesOption,
+    simulation_progress,
 )
 from jevons.engine.distributed import dask_client
 from jevons.engine.loading import read_scenario_text
@@ -79,16 +79,7 @@ def sweep(
         target = check_writable(output or Path(f"{scenario.stem}.sweep.nc"))
         settings = RunSettings(trajectories, seed, backend, summary and summary.value)
         with (
-            Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("points"),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-                disable=quiet,
-            ) as bar,
+            simulation_progress(quiet, "points") as bar,
             dask_client(workers, scheduler, backend) as client,
         ):
             task = bar.add_task("sweeping", total=len(points))

@@ -76,15 +76,37 @@ def summary_mode(requested: str, n: int, sharded: bool) -> str:
     return requested
 
 
+def available_memory_bytes() -> int | None:
+    """Memory the host can give without swapping (MemAvailable), else its physical size."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return physical_memory_bytes()
+
+
+def free_device_bytes() -> int | None:
+    try:
+        from jevons.kernels.cuda import free_memory_bytes
+
+        return free_memory_bytes()
+    except Exception:  # no driver, or the simulator: fall back to the host's figure
+        return None
+
+
 def chunk_size(plan: ModelPlan, n: int, backend: str, mode: str) -> int:
-    """Trajectories simulated together: all of them for exact summaries."""
+    """Trajectories simulated together: all of them for exact summaries; else as many
+    as a quarter of the free memory (of the GPU for ``cuda``) holds, up to a cap."""
     if mode == "exact":
         return max(n, 1)
     per_trajectory = estimated_bytes(plan, 1)
-    available = physical_memory_bytes()
     limit = DEVICE_CHUNK if backend == "cuda" else HOST_CHUNK
-    if available is not None:
-        limit = min(limit, max(1024, int(0.25 * available / per_trajectory)))
+    free = (free_device_bytes() if backend == "cuda" else None) or available_memory_bytes()
+    if free is not None:
+        limit = min(limit, max(1024, int(0.25 * free / per_trajectory)))
     return max(1, min(n, limit))
 
 

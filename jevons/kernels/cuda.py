@@ -58,6 +58,14 @@ def device_name() -> str:
     return name.decode() if isinstance(name, bytes) else str(name)
 
 
+def free_memory_bytes() -> int | None:
+    """Free memory on the current GPU (None on the simulator, which has no such figure)."""
+    if config.ENABLE_CUDASIM:
+        return None
+    free, _total = cuda.current_context().get_memory_info()
+    return int(free)
+
+
 class Gpu:
     """Device mirrors of the buffers; outputs are copied back once per block."""
 
