@@ -105,8 +105,6 @@ def unserved_share(need_ratio: np.ndarray, knots: np.ndarray, excess: np.ndarray
     which is piecewise linear between the knots (the distinct p_c), is
     ``1 - x`` below the lowest and 0 above the highest.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inverse = np.where(need_ratio > 0, 1.0 / need_ratio, np.inf)
-        share = np.interp(inverse, knots, excess, right=0.0)
-        share = np.where(inverse < knots[0], 1.0 - inverse, share)
-        return np.where(need_ratio > 0, share, 0.0)
+    from jevons.kernels.layers import unserved_share as on_any_arrays
+
+    return on_any_arrays(need_ratio, knots, excess)

@@ -154,8 +154,8 @@ def unserved_share(need_ratio, knots, excess):
     """Share of a step's work a fixed fleet cannot serve [0-1].
 
     ``need_ratio`` = mean GPUs needed / fleet size; ``knots`` and ``excess`` are
-    the step's mean-excess table (see :func:`jevons.engine.calendar.unserved_share`,
-    the same function on NumPy alone): piecewise linear in ``1 / need_ratio``
+    the step's mean-excess table (see :func:`jevons.engine.calendar.excess_table`):
+    piecewise linear in ``1 / need_ratio``
     between the knots, ``1 - x`` below the lowest and 0 above the highest.
     """
     xp = namespace(need_ratio, knots, excess)
