@@ -40,11 +40,12 @@ from jevons.engine.backends import BACKENDS  # noqa: E402
 from jevons.engine.loading import scenario_from_dict  # noqa: E402
 from jevons.engine.plan import build_plan  # noqa: E402
 from jevons.engine.run import finish_dataset, run_scenario  # noqa: E402
-from jevons.engine.sampling import TrajectoryInputs, draw_inputs  # noqa: E402
+from jevons.engine.sampling import draw_inputs  # noqa: E402
 from jevons.engine.summary import ExactSummary  # noqa: E402
 from jevons.kernels import reference  # noqa: E402
 from jevons.kernels.array_api import to_numpy  # noqa: E402
 from jevons.kernels.array_quantiles import array_reducer  # noqa: E402
+from jevons.kernels.contract import TrajectoryInputs  # noqa: E402
 from jevons.kernels.philox import seed_key  # noqa: E402
 
 STEP_KIND = {365: "1D", 8760: "1h"}

@@ -56,3 +56,31 @@ def hand_dict():
 @pytest.fixture
 def hand_scenario(hand_dict):
     return scenario_from_dict(hand_dict)
+
+
+def _simulate_numpy():
+    from jevons.kernels.reference import simulate
+
+    return simulate
+
+
+def _simulate_cpu():
+    from jevons.kernels.cpu import simulate
+
+    return simulate
+
+
+def _simulate_cuda():
+    from jevons.kernels.cuda import simulate  # the simulator when there is no GPU
+
+    return simulate
+
+
+SIMULATORS = {"numpy": _simulate_numpy, "cpu": _simulate_cpu, "cuda": _simulate_cuda}
+
+
+@pytest.fixture(params=list(SIMULATORS))
+def backend(request):
+    """(name, simulate) for each backend: the NumPy reference, the CPU kernel, and the CUDA
+    kernel (on Numba's simulator without a GPU, so keep sizes small)."""
+    return request.param, SIMULATORS[request.param]()

@@ -12,11 +12,17 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from jevons.engine.plan import ModelPlan
-from jevons.engine.sampling import PARAMETER_PATHS, TrajectoryInputs, surge_path
 from jevons.engine.summary import Summary
 from jevons.engine.variables import VARIABLES
 from jevons.errors import JevonsError
+from jevons.kernels.contract import (
+    PARAMETER_PATHS,
+    PARAMETER_UNITS,
+    SURGE_MULTIPLIER_UNITS,
+    ModelPlan,
+    TrajectoryInputs,
+    surge_path,
+)
 
 
 def _attrs(name: str, suffix: str = "") -> dict[str, str]:
@@ -73,9 +79,12 @@ def add_trajectories(
     Inputs that are fixed in the scenario are left out (they explain nothing).
     """
     data_vars = {}
-    paths = [(path, inputs[path]) for path in PARAMETER_PATHS]
-    paths += [(surge_path(name), inputs.surge_multipliers[k]) for k, name in enumerate(surge_names)]
-    for path, values in paths:
+    paths = [(path, inputs[path], PARAMETER_UNITS[path]) for path in PARAMETER_PATHS]
+    paths += [
+        (surge_path(name), inputs.surge_multipliers[k], SURGE_MULTIPLIER_UNITS)
+        for k, name in enumerate(surge_names)
+    ]
+    for path, values, units in paths:
         if values.min() != values.max():
             name = "drawn_" + re.sub(r"\W", "_", path)
             while name in data_vars:  # two surge names that differ only in punctuation
@@ -83,7 +92,7 @@ def add_trajectories(
             data_vars[name] = (
                 "trajectory",
                 values,
-                {"key_path": path, "long_name": f"drawn {path}"},
+                {"key_path": path, "long_name": f"drawn {path}", "units": units},
             )
     for name in PER_TRAJECTORY_TOTALS:
         v = VARIABLES[name]

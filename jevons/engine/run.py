@@ -12,14 +12,15 @@ import xarray as xr
 
 import jevons
 from jevons.engine.backends import get_backend
-from jevons.engine.plan import ModelPlan, build_plan
+from jevons.engine.plan import build_plan
 from jevons.engine.results import add_trajectories, build_dataset
-from jevons.engine.sampling import PARAMETER_PATHS, draw_inputs
+from jevons.engine.sampling import draw_inputs
 from jevons.engine.scenario import Scenario
 from jevons.engine.sketch import SketchSpec
 from jevons.engine.summary import ExactSummary, SketchSummary, Summary, add_scaled_variables
 from jevons.errors import JevonsError
 from jevons.kernels.blocks import MIN_BLOCK_STEPS
+from jevons.kernels.contract import PARAMETER_PATHS, ModelPlan
 from jevons.kernels.philox import seed_key
 
 ProgressCallback = Callable[[int, int], None]  # (steps done, steps in all)
@@ -240,9 +241,7 @@ def finish_dataset(
     plan = build_plan(scenario)
     if mode == "sketch":
         summary.finish()
-    add_scaled_variables(
-        summary, plan.cost_per_gpu_hour + plan.power_kw * plan.energy_price_per_kwh, plan.power_kw
-    )
+    add_scaled_variables(summary, plan.all_in_cost_per_gpu_hour, plan.power_kw)
     provenance = {
         "title": f"jevons forecast: {scenario.name}",
         "scenario_name": scenario.name,

@@ -9,46 +9,14 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 
 from jevons.engine.distributions import Fixed
 from jevons.engine.scenario import Scenario
+from jevons.kernels.contract import PARAMETER_PATHS, TrajectoryInputs, surge_path
 from jevons.kernels.philox import parameter_word
 from jevons.kernels.transforms import uniform_from_word
-
-# Key paths of the per-trajectory inputs, in the order they are reported.
-PARAMETER_PATHS = (
-    "users.initial",
-    "users.growth_per_month",
-    "users.volatility",
-    "users.saturation",
-    "usage.sessions_per_user_per_day",
-    "usage.requests_per_session",
-    "usage.input_tokens_per_request",
-    "usage.output_tokens_per_call",
-    "reasoning.share",
-    "agents.context_growth_per_call",
-    "cache.hit_rate",
-    "cache.drift_per_month",
-    "variability.step_noise",
-)
-
-
-def surge_path(name: str) -> str:
-    return f"variability.surges.{name}.multiplier"
-
-
-@dataclass(frozen=True)
-class TrajectoryInputs:
-    """Per-trajectory draws: ``values[path]`` is an array over trajectories."""
-
-    values: dict[str, np.ndarray]
-    surge_multipliers: np.ndarray  # (surges, trajectories)
-
-    def __getitem__(self, path: str) -> np.ndarray:
-        return self.values[path]
 
 
 def _lookup(scenario: Scenario, path: str):

@@ -29,7 +29,6 @@ from jevons.catalog import HardwareProfile, resolve_hardware
 from jevons.engine.distributions import Distribution, Fixed
 
 STEP_HOURS = {"1h": 1, "1D": 24, "7D": 168}
-HOURS_PER_MONTH = 365.25 * 24 / 12
 
 
 def _within(low: float, high: float, meaning: str, strict_low: bool = False):

@@ -14,10 +14,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from jevons.engine.plan import ModelPlan
-from jevons.engine.sampling import TrajectoryInputs
 from jevons.kernels import layout
-from jevons.kernels.reference import BlockSink, derived_totals
+from jevons.kernels.contract import BlockSink, ModelPlan, TrajectoryInputs
+from jevons.kernels.reference import derived_totals
 
 DEFAULT_BLOCK_BYTES = 256 * 2**20
 MIN_BLOCK_STEPS = 8
@@ -61,13 +60,10 @@ def allocate(plan: ModelPlan, inputs: TrajectoryInputs, n: int, steps_per_block:
     if params.shape[1] != n:
         # the kernels index outputs by the inputs' columns: a mismatch would write out of bounds
         raise ValueError(f"inputs hold {params.shape[1]} trajectories, expected {n}")
-    users0 = params[layout.P_ROW["users.initial"]]
-    # A market is never smaller than the users already in it (as in the reference).
-    saturation = np.maximum(params[layout.P_ROW["users.saturation"]], users0)
     n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
     return Buffers(
         params=params,
-        users_state=np.ascontiguousarray(np.stack([users0, saturation])),
+        users_state=layout.initial_state(params),
         demand_out=np.zeros((len(layout.DEMAND), steps_per_block, n), dtype=OUTPUT_DTYPE),
         supply_out=np.zeros((len(layout.SUPPLY), steps_per_block, n_hw, n), dtype=OUTPUT_DTYPE),
         fleet_out=np.zeros(
@@ -93,7 +89,15 @@ def block_values(outputs: tuple[Any, Any, Any], count: int, with_fleet: bool) ->
 def horizon_totals(plan: ModelPlan, buffers: Buffers) -> dict[str, np.ndarray]:
     totals = {name: buffers.demand_totals[r] for r, name in enumerate(layout.DEMAND_TOTALS)}
     totals.update({name: buffers.supply_totals[r] for r, name in enumerate(layout.SUPPLY_TOTALS)})
-    return derived_totals(plan, totals, buffers.fleet_totals[0], buffers.fleet_totals[1] > 0)
+    fleet = buffers.fleet_totals
+    row = layout.FLEET_TOTAL_ROW
+    return derived_totals(
+        plan,
+        totals,
+        fleet[row["total_unserved_tokens"]],
+        fleet[row["any_shortfall"]] > 0,
+        fleet[row["any_target_breach"]] > 0,
+    )
 
 
 class Device(Protocol):

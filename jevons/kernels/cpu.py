@@ -13,7 +13,7 @@ from numba import njit, prange
 
 import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
 from jevons.kernels.blocks import Buffers, simulator_for
-from jevons.kernels.layout import PackedPlan
+from jevons.kernels.layout import PackedPlan, launch_arguments
 from jevons.kernels.scalar_rng import KERNEL_OPTIONS
 from jevons.kernels.trajectory import DRAW_LANES, DRAW_ROWS, fill_draws, trajectory_block
 
@@ -22,38 +22,41 @@ CHUNK = 256  # trajectories per parallel task, a multiple of DRAW_LANES
 
 @njit(parallel=True, **KERNEL_OPTIONS)
 def _run_block(
-    first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor, peak_share,
-    coverage, knots, excess, knot_count, fleet, demand_out, supply_out, fleet_out,
-    demand_totals, supply_totals, fleet_totals,
+    first, t0, nsteps, k0, k1, params, users_state,
+    consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
+    level_count, level_weight, level_hours, fleet,
+    demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals,
 ):  # fmt: skip
     n = params.shape[1]
     for chunk in prange((n + CHUNK - 1) // CHUNK):
-        # one scratch block per chunk, refilled for each group of lanes
+        # one scratch window per chunk, refilled for each group of lanes
         draws = np.empty((DRAW_ROWS, nsteps, DRAW_LANES))
         for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
             lane = i % DRAW_LANES
             if lane == 0:
                 fill_draws(first + i, t0, nsteps, k0, k1, draws)
             trajectory_block(
-                i, first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor,
-                peak_share, coverage, knots, excess, knot_count, fleet, demand_out, supply_out,
-                fleet_out, demand_totals, supply_totals, fleet_totals, draws, lane,
+                i, first, t0, nsteps, k0, k1, params, users_state,
+                consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
+                level_count, level_weight, level_hours, fleet,
+                demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals,
+                draws, lane,
             )  # fmt: skip
 
 
 class HostCores:
-    """Blocks run in place on the host buffers."""
+    """Step windows run in place on the host buffers."""
 
     def setup(self, packed: PackedPlan, buffers: Buffers) -> None:
         self.p, self.b = packed, buffers
 
     def launch(self, t0: int, count: int, first: int, key: tuple[int, int]) -> None:
-        p, b = self.p, self.b
+        b = self.b
         _run_block(
-            np.int64(first), np.int64(t0), np.int64(count), np.uint64(key[0]), np.uint64(key[1]),
-            b.params, b.users_state, p.consts, p.hardware, p.mean_factor, p.peak_share,
-            p.coverage, p.knots, p.excess, p.knot_count, p.fleet, b.demand_out, b.supply_out,
-            b.fleet_out, b.demand_totals, b.supply_totals, b.fleet_totals,
+            *launch_arguments(
+                first, t0, count, key, b.params, b.users_state, self.p.arrays(),
+                self.outputs(), (b.demand_totals, b.supply_totals, b.fleet_totals),
+            )
         )  # fmt: skip
 
     def outputs(self):

@@ -19,7 +19,7 @@ from numba import config, cuda
 
 import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
 from jevons.kernels.blocks import Buffers, simulator_for
-from jevons.kernels.layout import PackedPlan
+from jevons.kernels.layout import PackedPlan, launch_arguments
 from jevons.kernels.trajectory import trajectory_block
 
 THREADS_PER_BLOCK = 128
@@ -30,16 +30,19 @@ _trajectory_block = cuda.jit(device=True)(trajectory_block.py_func)
 
 @cuda.jit(cache=not config.ENABLE_CUDASIM)
 def _run_block(
-    first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor, peak_share,
-    coverage, knots, excess, knot_count, fleet, demand_out, supply_out, fleet_out,
-    demand_totals, supply_totals, fleet_totals, no_draws,
+    first, t0, nsteps, k0, k1, params, users_state,
+    consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
+    level_count, level_weight, level_hours, fleet,
+    demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals, no_draws,
 ):  # fmt: skip
     i = cuda.grid(1)
     if i < params.shape[1]:
         _trajectory_block(
-            i, first, t0, nsteps, k0, k1, params, users_state, consts, hardware, mean_factor,
-            peak_share, coverage, knots, excess, knot_count, fleet, demand_out, supply_out,
-            fleet_out, demand_totals, supply_totals, fleet_totals, no_draws, 0,
+            i, first, t0, nsteps, k0, k1, params, users_state,
+            consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
+            level_count, level_weight, level_hours, fleet,
+            demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals,
+            no_draws, 0,
         )  # fmt: skip
 
 
@@ -71,36 +74,32 @@ class Gpu:
 
     def setup(self, packed: PackedPlan, buffers: Buffers) -> None:
         to = cuda.to_device
-        self.plan = [
-            to(packed.consts), to(packed.hardware), to(packed.mean_factor),
-            to(packed.peak_share), to(packed.coverage), to(packed.knots), to(packed.excess),
-            to(packed.knot_count), to(packed.fleet),
-        ]  # fmt: skip
+        self.plan = tuple(to(array) for array in packed.arrays())
         self.params = to(buffers.params)
         self.users_state = to(buffers.users_state)
-        self.device_outputs = [
+        self.device_outputs = (
             to(buffers.demand_out),
             to(buffers.supply_out),
             to(buffers.fleet_out),
-        ]
-        self.totals = [
+        )
+        self.totals = (
             to(buffers.demand_totals),
             to(buffers.supply_totals),
             to(buffers.fleet_totals),
-        ]
+        )
         n = buffers.params.shape[1]
         self.grid = max(1, (n + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK)
         self.no_draws = to(NO_DRAWS)
 
     def launch(self, t0: int, count: int, first: int, key: tuple[int, int]) -> None:
-        _run_block[self.grid, THREADS_PER_BLOCK](
-            np.int64(first), np.int64(t0), np.int64(count), np.uint64(key[0]), np.uint64(key[1]),
-            self.params, self.users_state, *self.plan, *self.device_outputs, *self.totals,
-            self.no_draws,
+        arguments = launch_arguments(
+            first, t0, count, key, self.params, self.users_state, self.plan,
+            self.device_outputs, self.totals,
         )  # fmt: skip
+        _run_block[self.grid, THREADS_PER_BLOCK](*arguments, self.no_draws)
 
     def outputs(self):
-        return tuple(self.device_outputs)  # reduced on the device, never copied back
+        return self.device_outputs  # reduced on the device, never copied back
 
     def fetch_totals(self, buffers: Buffers) -> None:
         self.totals[0].copy_to_host(buffers.demand_totals)

@@ -1,4 +1,4 @@
-"""The demand model, one function per layer (vectorised, float64).
+"""The demand model, one function per layer: the vectorised form.
 
 These are the readable specification: each takes arrays over trajectories for
 one time step and returns one quantity, with units in brackets. The seed
@@ -8,6 +8,10 @@ tokens into GPUs and dollars.
 
 Arrays may come from any array API namespace (NumPy, CuPy, ...); each function
 computes in its arguments' namespace and only calls the standard's functions.
+Functions made of arithmetic alone take scalars as well as arrays: the
+compiled kernels (:mod:`jevons.kernels.trajectory`) compile these very
+functions, so such a formula has one home for both forms. The others have a
+scalar twin of the same name in :mod:`jevons.kernels.trajectory`.
 """
 
 from __future__ import annotations
@@ -16,12 +20,18 @@ import math
 
 import numpy as np
 
-from jevons.kernels.array_api import interp, namespace
+from jevons.kernels.array_api import namespace
+from jevons.kernels.constants import (
+    HOURS_PER_DAY,
+    MW_SECONDS_PER_KWH,
+    PER_MILLION,
+    POISSON_EXACT_BELOW,
+    POISSON_MAX_TERMS,
+    SECONDS_PER_HOUR,
+)
 from jevons.kernels.transforms import normal_ppf
 
-SECONDS_PER_HOUR = 3600.0
-POISSON_EXACT_BELOW = 64.0
-_POISSON_MAX_TERMS = 256
+# -- cost per token in its simplest form ---------------------------------------
 
 
 def cost_per_million_tokens(cost_per_gpu_hour, tokens_per_s_per_gpu):
@@ -33,7 +43,16 @@ def cost_per_million_tokens(cost_per_gpu_hour, tokens_per_s_per_gpu):
     $1.41/h and 90 tokens/s gives $4.35; GB300 NVL72 at $2.65/h and 6,000
     tokens/s gives $0.123.
     """
-    return cost_per_gpu_hour / (tokens_per_s_per_gpu * SECONDS_PER_HOUR) * 1e6
+    return cost_per_gpu_hour / (tokens_per_s_per_gpu * SECONDS_PER_HOUR) * PER_MILLION
+
+
+# -- base usage ------------------------------------------------------------------
+
+
+def market_cap(users_initial, saturation):
+    """The saturation cap in force [users]: never below the users already there."""
+    xp = namespace(users_initial, saturation)
+    return xp.maximum(saturation, users_initial)
 
 
 def users_next(users, growth_per_month, volatility, saturation, months, z):
@@ -43,7 +62,7 @@ def users_next(users, growth_per_month, volatility, saturation, months, z):
     ``U(t) = U0 (1 + g)^months``), damped by ``1 - U / saturation`` as the
     market fills, with log-normal shocks of ``volatility`` per sqrt(month)
     whose ``-sigma^2 / 2`` term keeps the mean on the growth path. Users never
-    exceed the saturation cap.
+    exceed the saturation cap. ``months`` [month] is the step's length.
     """
     xp = namespace(users, growth_per_month, volatility, saturation, z)
     room = xp.clip(1.0 - users / saturation, 0.0, 1.0)
@@ -52,37 +71,37 @@ def users_next(users, growth_per_month, volatility, saturation, months, z):
     return xp.minimum(grown, saturation)
 
 
+def step_noise(log_sd, z):
+    """Mean-one log-normal demand shock for one step [-]; ``log_sd`` [-], ``z`` N(0, 1)."""
+    xp = namespace(log_sd, z)
+    return xp.exp(log_sd * z - 0.5 * log_sd**2)
+
+
 def expected_requests(
-    users, sessions_per_day, requests_per_session, step_hours, calendar_factor, surge, noise
+    users, sessions_per_day, requests_per_session, step_hours, volume_factor, noise
 ):
     """Mean requests in one step before count noise [requests].
 
-    users x sessions/day x requests/session x days in the step, shaped by the
-    hour-of-day and weekday calendar, surge windows and step noise.
+    users [users] x sessions [1/day] x requests [1/session] x days in the step
+    (``step_hours`` [h] / 24), times the step's calendar ``volume_factor``
+    (mean surged hourly weight, :func:`volume_factor`) and step ``noise`` [-].
     """
     return (
         users
         * sessions_per_day
         * requests_per_session
-        * (step_hours / 24.0)
-        * calendar_factor
-        * surge
+        * (step_hours / HOURS_PER_DAY)
+        * volume_factor
         * noise
     )
 
 
-def step_noise(log_sd, z):
-    """Mean-one log-normal demand shock for one step [-]."""
-    xp = namespace(log_sd, z)
-    return xp.exp(log_sd * z - 0.5 * log_sd**2)
-
-
 def poisson_counts(mean, u):
-    """Poisson counts with the given means from uniforms ``u`` [count].
+    """Poisson counts with the given means [requests] from uniforms ``u`` [count].
 
-    Exact inversion of the CDF below a mean of 64; above it the normal
-    approximation with continuity correction (relative error of its standard
-    deviation under 1%), so a draw always consumes exactly one uniform.
+    Exact inversion of the CDF below a mean of ``POISSON_EXACT_BELOW``; above
+    it the normal approximation with continuity correction, so a draw always
+    consumes exactly one uniform.
 
     Both branches run on every element and ``where`` picks, so the work has no
     data-dependent shapes; a large mean enters the inversion as 0, whose CDF
@@ -96,7 +115,7 @@ def poisson_counts(mean, u):
     k = xp.zeros_like(lam)
     term = xp.exp(-lam)
     cdf = term
-    for n in range(1, _POISSON_MAX_TERMS):
+    for n in range(1, POISSON_MAX_TERMS):
         below = u > cdf
         if not xp.any(below):
             break
@@ -106,8 +125,54 @@ def poisson_counts(mean, u):
     return xp.where(large, approximate, k)
 
 
+# -- variability: calendar and surges ---------------------------------------------
+
+
+def group_surge_factors(multipliers, group_surges):
+    """Product of the active surges' multipliers per hour group [-], (groups, trajectories).
+
+    ``multipliers`` (surges, trajectories) [-]; ``group_surges`` (groups,
+    surges) is 1 where a surge is active in the group's hours.
+    """
+    xp = namespace(multipliers, group_surges)
+    active = group_surges[:, :, None] > 0.0
+    return xp.prod(xp.where(active, multipliers[None, :, :], 1.0), axis=1)
+
+
+def volume_factor(surge_factors, group_mean_weight):
+    """Mean surged hourly weight of the step [-]: ``sum_g S_g mean_weight_g``.
+
+    ``surge_factors`` (groups, trajectories) [-] from :func:`group_surge_factors`;
+    ``group_mean_weight`` (groups,) is each group's summed weight over the
+    step's hours. The step's volume is the sum over its hours of calendar
+    weight x the product of the surges active in that hour.
+    """
+    xp = namespace(surge_factors, group_mean_weight)
+    return xp.sum(surge_factors * group_mean_weight[:, None], axis=0)
+
+
+def busiest_hour_weight(surge_factors, group_peak_weight):
+    """Largest surged hourly weight of the step [-]: ``max_g S_g peak_weight_g``."""
+    xp = namespace(surge_factors, group_peak_weight)
+    return xp.max(surge_factors * group_peak_weight[:, None], axis=0)
+
+
+def peak_hour_share(volume, busiest_weight, step_hours):
+    """Share of the step's work that falls in its busiest hour [-]; 0 for no work.
+
+    ``volume`` and ``busiest_weight`` [-] from :func:`volume_factor` and
+    :func:`busiest_hour_weight`; ``step_hours`` [h].
+    """
+    xp = namespace(volume, busiest_weight)
+    with np.errstate(invalid="ignore", divide="ignore"):  # where() drops the 0/0
+        return xp.where(volume > 0.0, busiest_weight / (volume * step_hours), 0.0)
+
+
+# -- agentic loops, reasoning, cache ------------------------------------------------
+
+
 def llm_calls(requests, calls_per_request):
-    """LLM calls made to serve the requests [calls] (agentic loops multiply them)."""
+    """LLM calls made to serve the requests [calls]; ``calls_per_request`` = E[C] [calls]."""
     return requests * calls_per_request
 
 
@@ -116,9 +181,10 @@ def input_tokens(
 ):
     """Input (prompt) tokens over all calls [tokens].
 
-    Call k of a request reads the request's input plus ``(k - 1)`` rounds of
-    appended context (tool results, earlier turns): a request with C calls reads
-    ``C I + g C (C - 1) / 2`` tokens, whose mean uses E[C] and E[C(C - 1)].
+    Call k of a request reads the request's input [tokens] plus ``(k - 1)``
+    rounds of appended context (``growth_per_call`` [tokens]): a request with
+    C calls reads ``C I + g C (C - 1) / 2`` tokens, whose mean uses E[C] and
+    E[C(C - 1)].
     """
     per_request = (
         input_per_request * calls_per_request + growth_per_call * call_pairs_per_request / 2.0
@@ -127,40 +193,154 @@ def input_tokens(
 
 
 def output_tokens(calls, output_per_call):
-    """Visible output tokens [tokens]."""
+    """Visible output tokens [tokens]: calls [calls] x tokens per call [tokens]."""
     return calls * output_per_call
 
 
 def thinking_tokens(calls, reasoning_share, thinking_per_reasoning_call):
     """Thinking tokens, decoded but never shown to the user [tokens].
 
-    ``thinking_per_reasoning_call`` is E[min(X, budget)] of the per-call draw X.
+    ``reasoning_share`` [0-1] of calls reason; ``thinking_per_reasoning_call``
+    [tokens] is E[min(X, budget)] of the per-call draw X.
     """
     return calls * reasoning_share * thinking_per_reasoning_call
 
 
 def cache_hit_rate(initial, drift_per_month, months_elapsed):
-    """KV/prefix cache hit rate after drifting for ``months_elapsed`` [0-1]."""
+    """KV/prefix cache hit rate [0-1] after drifting [1/month] for ``months_elapsed`` [month]."""
     xp = namespace(initial, drift_per_month)
     return xp.clip(initial + drift_per_month * months_elapsed, 0.0, 1.0)
 
 
-def gpu_seconds(prefill_tokens, decode_tokens, prefill_rate, decode_rate):
-    """GPU-seconds of work [GPU-s]: uncached prefill plus decode, each at its rate."""
-    return prefill_tokens / prefill_rate + decode_tokens / decode_rate
+def cached_tokens(input_tokens, hit_rate):
+    """Input tokens served from the KV/prefix cache [tokens]."""
+    return hit_rate * input_tokens
 
 
-def unserved_share(need_ratio, knots, excess):
-    """Share of a step's work a fixed fleet cannot serve [0-1].
+def prefill_tokens(input_tokens, cached):
+    """Input tokens prefilled, i.e. not cached [tokens]."""
+    return input_tokens - cached
 
-    ``need_ratio`` = mean GPUs needed / fleet size; ``knots`` and ``excess`` are
-    the step's mean-excess table (see :func:`jevons.engine.calendar.excess_table`):
-    piecewise linear in ``1 / need_ratio``
-    between the knots, ``1 - x`` below the lowest and 0 above the highest.
+
+# -- supply and capacity -------------------------------------------------------------
+
+
+def gpu_seconds(prefill, decoded, prefill_seconds_per_token, decode_seconds_per_token):
+    """GPU-seconds of work [GPU-s]: uncached prefill plus decode, each at its rate.
+
+    ``prefill`` and ``decoded`` (output + thinking) [tokens]; the rates as
+    their reciprocals [GPU-s per token], so no step divides.
     """
-    xp = namespace(need_ratio, knots, excess)
-    with np.errstate(divide="ignore", invalid="ignore"):  # NumPy's warnings for a zero need
-        inverse = xp.where(need_ratio > 0, 1.0 / need_ratio, xp.inf)
-        share = interp(inverse, knots, excess, right=0.0)
-        share = xp.where(inverse < knots[0], 1.0 - inverse, share)
-        return xp.where(need_ratio > 0, share, 0.0)
+    return prefill * prefill_seconds_per_token + decoded * decode_seconds_per_token
+
+
+def gpu_hours(work_gpu_seconds, target_utilization):
+    """GPU-hours provisioned for the work [GPU-h] at ``target_utilization`` [0-1]."""
+    return work_gpu_seconds / (SECONDS_PER_HOUR * target_utilization)
+
+
+def peak_gpus(gpu_hours, peak_share):
+    """GPUs needed in the busiest hour at target utilisation [GPUs].
+
+    The busiest hour's ``peak_share`` [-] of the step's GPU-hours, over one hour.
+    """
+    return gpu_hours * peak_share
+
+
+def energy_kwh(gpu_hours, power_kw):
+    """Energy of the GPU-hours [kWh] at the profile's all-in power [kW per GPU]."""
+    return gpu_hours * power_kw
+
+
+def cost(gpu_hours, all_in_cost_per_gpu_hour):
+    """Cost of the GPU-hours [USD]: $/GPU-hour plus its energy at the energy price."""
+    return gpu_hours * all_in_cost_per_gpu_hour
+
+
+def cost_per_mtok(cost, output):
+    """Cost per million visible output tokens [USD per million tokens]; NaN for no output."""
+    xp = namespace(cost, output)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return xp.where(output > 0, cost / output * PER_MILLION, xp.nan)
+
+
+def tokens_per_mw(decoded, energy):
+    """Decoded tokens per second per MW of power [tokens/s per MW]; NaN for no energy.
+
+    ``decoded`` [tokens] over the step's ``energy`` [kWh] = 3.6 MW-s each.
+    """
+    xp = namespace(decoded, energy)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return xp.where(energy > 0, decoded / (energy * MW_SECONDS_PER_KWH), xp.nan)
+
+
+# -- fixed fleets ---------------------------------------------------------------------
+# A fixed fleet of F GPUs serves up to F GPUs of work in every hour: the target
+# utilisation is a planning margin, not a cap. Work is the GPU-hours at full
+# utilisation (gpu_hours x target utilisation), spread over the step's hours in
+# proportion to their surged calendar weights.
+
+
+def work_gpu_hours(gpu_hours, target_utilization):
+    """The GPU-hours of work itself, at full utilisation [GPU-h]."""
+    return gpu_hours * target_utilization
+
+
+def work_gpus_per_weight(work, step_hours, volume):
+    """GPUs of work per unit of surged hourly weight [GPUs]; 0 for no work.
+
+    An hour of surged weight ``v`` needs ``v`` times this, so the step's mean
+    hour (weight ``volume`` [-]) needs ``work`` [GPU-h] / ``step_hours`` [h].
+    """
+    xp = namespace(work, volume)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return xp.where(volume > 0.0, work / (step_hours * volume), 0.0)
+
+
+def unserved_gpu_hours(gpus_per_weight, surge_factors, level_weight, level_hours, fleet):
+    """Work above the fleet, summed over the step's hours [GPU-h].
+
+    ``sum_c max(need_c - F, 0)`` over the hours c, where hour c of group g
+    needs ``gpus_per_weight x S_g x w_c`` GPUs. ``level_weight`` and
+    ``level_hours`` (groups, levels), host NumPy arrays read as Python floats,
+    list each group's distinct weights and their hours (padding has zero
+    hours); ``surge_factors`` (groups, ...)
+    broadcast against ``gpus_per_weight`` and ``fleet`` [GPUs].
+    """
+    xp = namespace(gpus_per_weight, surge_factors, fleet)
+    total = xp.zeros_like(gpus_per_weight * fleet)
+    for g in range(level_weight.shape[0]):
+        for level in range(level_weight.shape[1]):
+            need = gpus_per_weight * surge_factors[g, ...] * float(level_weight[g, level])
+            total = total + float(level_hours[g, level]) * xp.maximum(need - fleet, 0.0)
+    return total
+
+
+def fleet_utilization(work_gpu_hours, unserved, fleet, step_hours):
+    """Busy share of a fixed fleet's GPU-hours [0-1]: served work / (F x step hours)."""
+    return (work_gpu_hours - unserved) / (fleet * step_hours)
+
+
+def unserved_output_tokens(unserved, work_gpu_hours, output):
+    """Output tokens a fixed fleet could not serve [tokens]: the unserved share of the work."""
+    xp = namespace(unserved, work_gpu_hours, output)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return xp.where(unserved > 0.0, output * (unserved / work_gpu_hours), 0.0)
+
+
+def fleet_cost(fleet, hours, all_in_cost_per_gpu_hour):
+    """Cost of keeping ``fleet`` GPUs for ``hours`` [USD], busy or idle."""
+    return fleet * hours * all_in_cost_per_gpu_hour
+
+
+def shortfall(unserved):
+    """Some hour of the step needs more than the fleet [bool]: exactly when work goes unserved."""
+    return unserved > 0.0
+
+
+def target_breach(peak_gpus, fleet):
+    """The busiest hour needs more than target utilisation x the fleet [bool].
+
+    ``peak_gpus`` is already at target utilisation, so this is ``peak_gpus > F``.
+    """
+    return peak_gpus > fleet

@@ -1,18 +1,20 @@
 """Array layout shared by the compiled kernels: which row holds what.
 
 The CPU and CUDA kernels take plain arrays, never Python objects. This module
-packs a :class:`~jevons.engine.plan.ModelPlan` and the per-trajectory inputs
-into those arrays, and names their rows once.
+packs a :class:`~jevons.kernels.contract.ModelPlan` and the per-trajectory
+inputs into those arrays, names their rows once, and builds the one argument
+tuple every launch passes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from jevons.engine.plan import ModelPlan
-from jevons.engine.sampling import PARAMETER_PATHS, TrajectoryInputs
+from jevons.kernels import layers
+from jevons.kernels.contract import PARAMETER_PATHS, ModelPlan, TrajectoryInputs
 
 # Rows of the per-trajectory parameter matrix: PARAMETER_PATHS, then one per surge.
 P_ROW = {path: row for row, path in enumerate(PARAMETER_PATHS)}
@@ -26,7 +28,10 @@ DEMAND = (
 )  # fmt: skip
 # cost and energy_kwh are not written: see jevons.engine.summary.add_scaled_variables.
 SUPPLY = ("gpu_hours", "peak_gpus", "cost_per_mtok", "tokens_per_mw")
-FLEET = ("utilization", "unserved_tokens", "shortfall_probability")
+FLEET = ("utilization", "unserved_tokens", "shortfall_probability", "target_breach_probability")
+DEMAND_ROW = {name: row for row, name in enumerate(DEMAND)}
+SUPPLY_ROW = {name: row for row, name in enumerate(SUPPLY)}
+FLEET_ROW = {name: row for row, name in enumerate(FLEET)}
 
 # Rows of the per-trajectory running totals.
 DEMAND_TOTALS = (
@@ -34,60 +39,74 @@ DEMAND_TOTALS = (
     "total_thinking_tokens",
 )  # fmt: skip
 SUPPLY_TOTALS = ("total_gpu_hours", "total_cost", "total_energy_kwh", "max_peak_gpus")
-FLEET_TOTALS = ("total_unserved_tokens", "any_shortfall_probability")
+FLEET_TOTALS = ("total_unserved_tokens", "any_shortfall", "any_target_breach")
+DEMAND_TOTAL_ROW = {name: row for row, name in enumerate(DEMAND_TOTALS)}
+SUPPLY_TOTAL_ROW = {name: row for row, name in enumerate(SUPPLY_TOTALS)}
+FLEET_TOTAL_ROW = {name: row for row, name in enumerate(FLEET_TOTALS)}
 
 # Slots of the scalar constants vector.
-C_MONTHS, C_STEP_HOURS, C_CALLS, C_PAIRS, C_THINKING, C_UTIL, C_ENERGY_PRICE, C_COUNT_NOISE = range(
-    8
-)
-# Rows of the hardware matrix (the last two are reciprocals, to multiply by in the loop).
-HW_PREFILL, HW_DECODE, HW_PRICE, HW_POWER, HW_INV_PREFILL, HW_INV_DECODE = range(6)
+CONSTS = (
+    "months_per_step", "step_hours", "calls_per_request", "call_pairs_per_request",
+    "thinking_per_reasoning_call", "target_utilization", "count_noise",
+)  # fmt: skip
+C_SLOT = {name: slot for slot, name in enumerate(CONSTS)}
+# Rows of the hardware matrix; rates as their reciprocals, to multiply by in the loop.
+HARDWARE = ("prefill_seconds_per_token", "decode_seconds_per_token", "power_kw", "all_in_price")
+HW_ROW = {name: row for row, name in enumerate(HARDWARE)}
 
 
 @dataclass(frozen=True)
 class PackedPlan:
-    """A model plan as the flat arrays the kernels read."""
+    """A model plan as the flat arrays the kernels read, in launch order."""
 
-    consts: np.ndarray  # (8,)
-    hardware: np.ndarray  # (6, n_hw)
-    mean_factor: np.ndarray  # (steps,)
-    peak_share: np.ndarray  # (steps,)
-    coverage: np.ndarray  # (surges, steps)
-    knots: np.ndarray  # (steps, cells) profile values where unserved share bends
-    excess: np.ndarray  # (steps, cells) unserved share at each knot
-    knot_count: np.ndarray  # (steps,) valid knots per step
+    consts: np.ndarray  # (CONSTS,)
+    hardware: np.ndarray  # (HARDWARE, n_hw)
+    group_count: np.ndarray  # (steps,) see jevons.kernels.contract.CalendarTables
+    group_surges: np.ndarray  # (steps, groups, surges)
+    group_mean_weight: np.ndarray  # (steps, groups)
+    group_peak_weight: np.ndarray  # (steps, groups)
+    level_count: np.ndarray  # (steps, groups)
+    level_weight: np.ndarray  # (steps, groups, levels)
+    level_hours: np.ndarray  # (steps, groups, levels)
     fleet: np.ndarray  # (n_fleet,)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return (
+            self.consts, self.hardware, self.group_count, self.group_surges,
+            self.group_mean_weight, self.group_peak_weight, self.level_count,
+            self.level_weight, self.level_hours, self.fleet,
+        )  # fmt: skip
 
 
 def pack_plan(plan: ModelPlan) -> PackedPlan:
-    consts = np.zeros(8)
-    consts[C_MONTHS] = plan.months_per_step
-    consts[C_STEP_HOURS] = plan.step_hours
-    consts[C_CALLS] = plan.calls_per_request
-    consts[C_PAIRS] = plan.call_pairs_per_request
-    consts[C_THINKING] = plan.thinking_per_reasoning_call
-    consts[C_UTIL] = plan.target_utilization
-    consts[C_ENERGY_PRICE] = plan.energy_price_per_kwh
-    consts[C_COUNT_NOISE] = 1.0 if plan.count_noise else 0.0
+    consts = np.zeros(len(CONSTS))
+    consts[C_SLOT["months_per_step"]] = plan.months_per_step
+    consts[C_SLOT["step_hours"]] = plan.step_hours
+    consts[C_SLOT["calls_per_request"]] = plan.calls_per_request
+    consts[C_SLOT["call_pairs_per_request"]] = plan.call_pairs_per_request
+    consts[C_SLOT["thinking_per_reasoning_call"]] = plan.thinking_per_reasoning_call
+    consts[C_SLOT["target_utilization"]] = plan.target_utilization
+    consts[C_SLOT["count_noise"]] = 1.0 if plan.count_noise else 0.0
+    hardware = np.empty((len(HARDWARE), len(plan.hardware)))
+    hardware[HW_ROW["prefill_seconds_per_token"]] = 1.0 / plan.prefill_rate
+    hardware[HW_ROW["decode_seconds_per_token"]] = 1.0 / plan.decode_rate
+    hardware[HW_ROW["power_kw"]] = plan.power_kw
+    hardware[HW_ROW["all_in_price"]] = plan.all_in_cost_per_gpu_hour
     cal = plan.calendar
+
+    def contiguous(array: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+        return np.ascontiguousarray(array, dtype=dtype)
+
     return PackedPlan(
         consts=consts,
-        hardware=np.stack(
-            [
-                plan.prefill_rate,
-                plan.decode_rate,
-                plan.cost_per_gpu_hour,
-                plan.power_kw,
-                1.0 / plan.prefill_rate,
-                1.0 / plan.decode_rate,
-            ]
-        ),
-        mean_factor=np.ascontiguousarray(cal.mean_factor, dtype=np.float64),
-        peak_share=np.ascontiguousarray(cal.peak_share, dtype=np.float64),
-        coverage=np.ascontiguousarray(cal.surge_coverage, dtype=np.float64),
-        knots=cal.excess_knots,
-        excess=cal.excess_values,
-        knot_count=cal.excess_count,
+        hardware=hardware,
+        group_count=contiguous(cal.group_count, np.int64),
+        group_surges=contiguous(cal.group_surges),
+        group_mean_weight=contiguous(cal.group_mean_weight),
+        group_peak_weight=contiguous(cal.group_peak_weight),
+        level_count=contiguous(cal.level_count, np.int64),
+        level_weight=contiguous(cal.level_weight),
+        level_hours=contiguous(cal.level_hours),
         fleet=np.asarray(plan.fleet_sizes, dtype=np.float64),
     )
 
@@ -96,3 +115,29 @@ def pack_inputs(inputs: TrajectoryInputs) -> np.ndarray:
     """(parameters + surges, trajectories) matrix of per-trajectory inputs."""
     rows = [inputs[path] for path in PARAMETER_PATHS] + list(inputs.surge_multipliers)
     return np.ascontiguousarray(np.stack(rows), dtype=np.float64)
+
+
+def initial_state(params: np.ndarray) -> np.ndarray:
+    """(2, trajectories): users now, and the saturation cap in force."""
+    users0 = params[P_ROW["users.initial"]]
+    cap = layers.market_cap(users0, params[P_ROW["users.saturation"]])
+    return np.ascontiguousarray(np.stack([users0, cap]))
+
+
+def launch_arguments(
+    first: int,
+    t0: int,
+    count: int,
+    key: tuple[int, int],
+    params: Any,
+    users_state: Any,
+    plan_arrays: tuple[Any, ...],
+    outputs: tuple[Any, Any, Any],
+    totals: tuple[Any, Any, Any],
+) -> tuple[Any, ...]:
+    """The arguments of one launch of a step window, in the kernels' order (host or device
+    arrays alike)."""
+    return (
+        np.int64(first), np.int64(t0), np.int64(count), np.uint64(key[0]), np.uint64(key[1]),
+        params, users_state, *plan_arrays, *outputs, *totals,
+    )  # fmt: skip

@@ -19,19 +19,22 @@ are read on the host as Python floats, so no step waits on a device.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from jevons.engine.plan import ModelPlan
-from jevons.engine.sampling import TrajectoryInputs
 from jevons.kernels import layers
 from jevons.kernels.array_api import Array, device, namespace
+from jevons.kernels.contract import BlockSink, ModelPlan, TrajectoryInputs
 from jevons.kernels.philox import step_block
 from jevons.kernels.transforms import normal_from_word, uniform_from_word
 
-# on_block(first step, {name: array (steps in block, *lead dims, trajectories)})
-BlockSink = Callable[[int, dict[str, Array]], None]
+DEMAND_TOTALS = (
+    "total_requests",
+    "total_llm_calls",
+    "total_input_tokens",
+    "total_output_tokens",
+    "total_thinking_tokens",
+)
+SUPPLY_TOTALS = ("total_gpu_hours", "total_cost", "total_energy_kwh", "max_peak_gpus")
 
 
 def simulate(
@@ -41,7 +44,7 @@ def simulate(
     key: tuple[int, int],
     on_block: BlockSink,
 ) -> dict[str, Array]:
-    """Run the model over the horizon; report each step to ``on_block`` as a block of one.
+    """Run the model over the horizon; report each step to ``on_block`` as a window of one.
 
     ``inputs`` and ``trajectories`` are arrays of one namespace on one device;
     every array reported and returned is too. Returns the per-trajectory
@@ -56,35 +59,24 @@ def simulate(
     n = trajectories.shape[0]
     cal = plan.calendar
     months = plan.months_per_step
+    hours = plan.step_hours
     util = plan.target_utilization
-    prefill_rate = here(plan.prefill_rate)[:, None]
-    decode_rate = here(plan.decode_rate)[:, None]
-    price = here(plan.cost_per_gpu_hour)[:, None]
+    prefill_cost = here(1.0 / plan.prefill_rate)[:, None]  # GPU-s per token
+    decode_cost = here(1.0 / plan.decode_rate)[:, None]
+    all_in_price = here(plan.all_in_cost_per_gpu_hour)[:, None]
     power = here(plan.power_kw)[:, None]
     fleet = xp.asarray(plan.fleet_sizes, dtype=xp.float64, device=home)[:, None, None]
-    surge_coverage = here(cal.surge_coverage)
-    excess_knots = here(cal.excess_knots)
-    excess_values = here(cal.excess_values)
     n_hw = len(plan.hardware)
     n_fleet = len(plan.fleet_sizes)
 
     users = xp.asarray(inputs["users.initial"], copy=True)
-    # A market is never smaller than the users already in it.
-    saturation = xp.maximum(inputs["users.saturation"], users)
-    totals = {
-        name: xp.zeros(n, dtype=xp.float64, device=home)
-        for name in (
-            "total_requests",
-            "total_llm_calls",
-            "total_input_tokens",
-            "total_output_tokens",
-            "total_thinking_tokens",
-        )
-    }
-    for name in ("total_gpu_hours", "total_cost", "total_energy_kwh", "max_peak_gpus"):
+    saturation = layers.market_cap(users, inputs["users.saturation"])
+    totals = {name: xp.zeros(n, dtype=xp.float64, device=home) for name in DEMAND_TOTALS}
+    for name in SUPPLY_TOTALS:
         totals[name] = xp.zeros((n_hw, n), dtype=xp.float64, device=home)
     unserved_total = xp.zeros((n_fleet, n_hw, n), dtype=xp.float64, device=home)
     any_short = xp.zeros((n_fleet, n_hw, n), dtype=xp.bool, device=home)
+    any_breach = xp.zeros((n_fleet, n_hw, n), dtype=xp.bool, device=home)
 
     for t in range(plan.steps):
         words = step_block(trajectories, t, key)
@@ -97,33 +89,28 @@ def simulate(
                 months,
                 normal_from_word(words[0]),
             )
-        # Surges: the mean over the step scales by coverage. The peak hour takes the full
-        # multiplier when the surge covers the step; when it covers part, the busiest hour
-        # may lie outside it, so a lull (multiplier < 1) does not lower the peak.
-        coverage = surge_coverage[:, t][:, None]
-        multiplier = inputs.surge_multipliers
-        surge_mean = xp.prod(1.0 + coverage * (multiplier - 1.0), axis=0)
-        partial = xp.where(coverage > 0, xp.maximum(multiplier, 1.0), 1.0)
-        surge_peak = xp.prod(xp.where(coverage >= 1, multiplier, partial), axis=0)
+        groups = int(cal.group_count[t])
+        levels = int(cal.level_count[t, :groups].max())
+        surge_factors = layers.group_surge_factors(
+            inputs.surge_multipliers, here(cal.group_surges[t, :groups])
+        )
+        volume = layers.volume_factor(surge_factors, here(cal.group_mean_weight[t, :groups]))
+        busiest = layers.busiest_hour_weight(surge_factors, here(cal.group_peak_weight[t, :groups]))
+        peak_share = layers.peak_hour_share(volume, busiest, hours)
 
         noise = layers.step_noise(inputs["variability.step_noise"], normal_from_word(words[1]))
         mean_requests = layers.expected_requests(
             users,
             inputs["usage.sessions_per_user_per_day"],
             inputs["usage.requests_per_session"],
-            plan.step_hours,
-            float(cal.mean_factor[t]),
-            surge_mean,
+            hours,
+            volume,
             noise,
         )
         if plan.count_noise:
             requests = layers.poisson_counts(mean_requests, uniform_from_word(words[2]))
         else:
             requests = mean_requests
-        with np.errstate(invalid="ignore", divide="ignore"):  # where() drops the 0/0
-            peak_share = xp.where(
-                surge_mean > 0, float(cal.peak_share[t]) * surge_peak / surge_mean, 0.0
-            )
         calls = layers.llm_calls(requests, plan.calls_per_request)
         inputs_tok = layers.input_tokens(
             requests,
@@ -139,19 +126,15 @@ def simulate(
         hit = layers.cache_hit_rate(
             inputs["cache.hit_rate"], inputs["cache.drift_per_month"], t * months
         )
-        cached = hit * inputs_tok
-        prefill = inputs_tok - cached
+        cached = layers.cached_tokens(inputs_tok, hit)
+        prefill = layers.prefill_tokens(inputs_tok, cached)
+        decoded = output + thinking
 
-        work = layers.gpu_seconds(prefill, output + thinking, prefill_rate, decode_rate)
-        gpu_hours = work / layers.SECONDS_PER_HOUR / util
-        peak_gpus = gpu_hours * peak_share
-        energy = gpu_hours * power
-        cost = gpu_hours * price + energy * plan.energy_price_per_kwh
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cost_per_mtok = xp.where(output > 0, cost / output * 1e6, xp.nan)
-            tokens_per_mw = xp.where(
-                energy > 0, (output + thinking) * 1000.0 / (energy * 3600.0), xp.nan
-            )
+        work_seconds = layers.gpu_seconds(prefill, decoded, prefill_cost, decode_cost)
+        gpu_hours = layers.gpu_hours(work_seconds, util)
+        peak_gpus = layers.peak_gpus(gpu_hours, peak_share)
+        energy = layers.energy_kwh(gpu_hours, power)
+        cost = layers.cost(gpu_hours, all_in_price)
 
         values = {
             "users": users,
@@ -168,21 +151,31 @@ def simulate(
             "peak_gpus": peak_gpus,
             # cost and energy_kwh are gpu_hours times per-hardware constants: the
             # summary scales gpu_hours' percentiles (engine.summary.add_scaled_variables)
-            "cost_per_mtok": cost_per_mtok,
-            "tokens_per_mw": tokens_per_mw,
+            "cost_per_mtok": layers.cost_per_mtok(cost, output),
+            "tokens_per_mw": layers.tokens_per_mw(decoded, energy),
         }
         if n_fleet:
-            mean_need = gpu_hours / plan.step_hours  # GPUs busy on average, at target utilisation
-            m = int(cal.excess_count[t])
-            unserved = layers.unserved_share(
-                mean_need[None, ...] / fleet, excess_knots[t, :m], excess_values[t, :m]
+            work = layers.work_gpu_hours(gpu_hours, util)
+            unserved = layers.unserved_gpu_hours(
+                layers.work_gpus_per_weight(work, hours, volume)[None, ...],
+                surge_factors[:, None, None, :],
+                cal.level_weight[t, :groups, :levels],
+                cal.level_hours[t, :groups, :levels],
+                fleet,
             )
-            short = peak_gpus[None, ...] > fleet
-            values["utilization"] = mean_need[None, ...] * util * (1.0 - unserved) / fleet
-            values["unserved_tokens"] = unserved * output[None, ...]
+            short = layers.shortfall(unserved)
+            breach = layers.target_breach(peak_gpus[None, ...], fleet)
+            values["utilization"] = layers.fleet_utilization(
+                work[None, ...], unserved, fleet, hours
+            )
+            values["unserved_tokens"] = layers.unserved_output_tokens(
+                unserved, work[None, ...], output
+            )
             values["shortfall_probability"] = xp.astype(short, xp.float64)
+            values["target_breach_probability"] = xp.astype(breach, xp.float64)
             unserved_total += values["unserved_tokens"]
             any_short |= short
+            any_breach |= breach
         on_block(t, {name: array[None, ...] for name, array in values.items()})
 
         totals["total_requests"] += requests
@@ -195,7 +188,7 @@ def simulate(
         totals["total_energy_kwh"] += energy
         totals["max_peak_gpus"] = xp.maximum(totals["max_peak_gpus"], peak_gpus)
 
-    return derived_totals(plan, totals, unserved_total, any_short)
+    return derived_totals(plan, totals, unserved_total, any_short, any_breach)
 
 
 def derived_totals(
@@ -203,24 +196,21 @@ def derived_totals(
     totals: dict[str, Array],
     unserved_total: Array,
     any_short: Array,
+    any_breach: Array,
 ) -> dict[str, Array]:
     """Add the horizon variables that follow from the running totals (in their namespace)."""
     out = totals["total_output_tokens"]
     xp = namespace(out, unserved_total, any_short)
     home = device(out)
-    price = xp.asarray(plan.cost_per_gpu_hour, device=home)[:, None]
-    power = xp.asarray(plan.power_kw, device=home)[:, None]
+    all_in_price = xp.asarray(plan.all_in_cost_per_gpu_hour, device=home)[:, None]
     fleet = xp.asarray(plan.fleet_sizes, dtype=xp.float64, device=home)[:, None, None]
     totals["total_tokens"] = totals["total_input_tokens"] + out + totals["total_thinking_tokens"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        totals["horizon_cost_per_mtok"] = xp.where(
-            out > 0, totals["total_cost"] / out * 1e6, xp.nan
-        )
-        if plan.fleet_sizes:
-            hours = plan.steps * plan.step_hours
-            fleet_cost = fleet * hours * (price + power * plan.energy_price_per_kwh)
-            served = out[None, None, ...] - unserved_total
-            totals["total_unserved_tokens"] = unserved_total
-            totals["fleet_cost_per_mtok"] = xp.where(served > 0, fleet_cost / served * 1e6, xp.nan)
-            totals["any_shortfall_probability"] = xp.astype(any_short, xp.float64)
+    totals["horizon_cost_per_mtok"] = layers.cost_per_mtok(totals["total_cost"], out)
+    if plan.fleet_sizes:
+        cost = layers.fleet_cost(fleet, plan.steps * plan.step_hours, all_in_price)
+        served = out[None, None, ...] - unserved_total
+        totals["total_unserved_tokens"] = unserved_total
+        totals["fleet_cost_per_mtok"] = layers.cost_per_mtok(cost, served)
+        totals["any_shortfall_probability"] = xp.astype(any_short, xp.float64)
+        totals["any_target_breach_probability"] = xp.astype(any_breach, xp.float64)
     return totals

@@ -1,10 +1,12 @@
-"""The model for one trajectory over a block of steps, as a compiled scalar loop.
+"""The model for one trajectory over a window of steps: the scalar form.
 
 This is :func:`jevons.kernels.reference.simulate` written one trajectory at a
 time, so that a CPU thread or a GPU thread keeps the trajectory's state in
-registers and draws its random numbers as it goes. The arithmetic follows the
-reference operation by operation; ``tests/kernels/test_kernels.py`` holds the
-two to float tolerance on every shipped scenario.
+registers and draws its random numbers as it goes. Formulas made of arithmetic
+alone are :mod:`jevons.kernels.layers`' own functions, compiled here; the
+others have a scalar twin below under the same name as in ``layers``.
+``tests/kernels/test_kernels.py`` holds the two forms to float tolerance on
+every shipped scenario.
 
 Argument arrays follow :mod:`jevons.kernels.layout`.
 """
@@ -17,21 +19,24 @@ import numpy as np
 from numba import njit
 
 import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
+from jevons.kernels import layers
+from jevons.kernels.constants import (
+    MW_SECONDS_PER_KWH,
+    PER_MILLION,
+    POISSON_EXACT_BELOW,
+    POISSON_MAX_TERMS,
+)
 from jevons.kernels.layout import (
-    C_CALLS,
-    C_COUNT_NOISE,
-    C_ENERGY_PRICE,
-    C_MONTHS,
-    C_PAIRS,
-    C_STEP_HOURS,
-    C_THINKING,
-    C_UTIL,
-    HW_INV_DECODE,
-    HW_INV_PREFILL,
-    HW_POWER,
-    HW_PRICE,
+    C_SLOT,
+    DEMAND_ROW,
+    DEMAND_TOTAL_ROW,
+    FLEET_ROW,
+    FLEET_TOTAL_ROW,
+    HW_ROW,
     P_ROW,
     P_SURGE0,
+    SUPPLY_ROW,
+    SUPPLY_TOTAL_ROW,
 )
 from jevons.kernels.scalar_rng import (
     CENTRAL_HALF_WIDTH,
@@ -44,12 +49,30 @@ from jevons.kernels.scalar_rng import (
     uniform,
 )
 
-POISSON_EXACT_BELOW = 64.0
-POISSON_MAX_TERMS = 256
-SECONDS_PER_HOUR = 3600.0
 
-# Parameter rows (PARAMETER_PATHS order; see layout.P_ROW).
-# Parameter rows, from the layout (module-level ints compile to constants).
+def _compiled(formula):
+    """A ``layers`` formula of plain arithmetic, compiled for one trajectory's scalars."""
+    return njit(inline="always", **KERNEL_OPTIONS)(formula)
+
+
+expected_requests = _compiled(layers.expected_requests)
+llm_calls = _compiled(layers.llm_calls)
+input_tokens = _compiled(layers.input_tokens)
+output_tokens = _compiled(layers.output_tokens)
+thinking_tokens = _compiled(layers.thinking_tokens)
+cached_tokens = _compiled(layers.cached_tokens)
+prefill_tokens = _compiled(layers.prefill_tokens)
+gpu_seconds = _compiled(layers.gpu_seconds)
+gpu_hours_of = _compiled(layers.gpu_hours)
+peak_gpus_of = _compiled(layers.peak_gpus)
+energy_kwh = _compiled(layers.energy_kwh)
+cost_of = _compiled(layers.cost)
+work_gpu_hours = _compiled(layers.work_gpu_hours)
+fleet_utilization = _compiled(layers.fleet_utilization)
+shortfall = _compiled(layers.shortfall)
+target_breach = _compiled(layers.target_breach)
+
+# Rows and slots, from the layout (module-level ints compile to constants).
 _GROWTH = P_ROW["users.growth_per_month"]
 _VOL = P_ROW["users.volatility"]
 _SESSIONS = P_ROW["usage.sessions_per_user_per_day"]
@@ -62,6 +85,47 @@ _HIT = P_ROW["cache.hit_rate"]
 _DRIFT = P_ROW["cache.drift_per_month"]
 _NOISE = P_ROW["variability.step_noise"]
 _SURGE0 = P_SURGE0
+_C_MONTHS = C_SLOT["months_per_step"]
+_C_STEP_HOURS = C_SLOT["step_hours"]
+_C_CALLS = C_SLOT["calls_per_request"]
+_C_PAIRS = C_SLOT["call_pairs_per_request"]
+_C_THINKING = C_SLOT["thinking_per_reasoning_call"]
+_C_UTIL = C_SLOT["target_utilization"]
+_C_COUNT_NOISE = C_SLOT["count_noise"]
+_HW_PREFILL = HW_ROW["prefill_seconds_per_token"]
+_HW_DECODE = HW_ROW["decode_seconds_per_token"]
+_HW_POWER = HW_ROW["power_kw"]
+_HW_PRICE = HW_ROW["all_in_price"]
+_D_USERS = DEMAND_ROW["users"]
+_D_REQUESTS = DEMAND_ROW["requests"]
+_D_PEAK_REQUESTS = DEMAND_ROW["peak_hour_requests"]
+_D_CALLS = DEMAND_ROW["llm_calls"]
+_D_INPUT = DEMAND_ROW["input_tokens"]
+_D_CACHED = DEMAND_ROW["cached_input_tokens"]
+_D_PREFILL = DEMAND_ROW["prefill_tokens"]
+_D_OUTPUT = DEMAND_ROW["output_tokens"]
+_D_THINKING = DEMAND_ROW["thinking_tokens"]
+_D_HIT = DEMAND_ROW["cache_hit_rate"]
+_S_GPU_HOURS = SUPPLY_ROW["gpu_hours"]
+_S_PEAK_GPUS = SUPPLY_ROW["peak_gpus"]
+_S_COST_PER_MTOK = SUPPLY_ROW["cost_per_mtok"]
+_S_TOKENS_PER_MW = SUPPLY_ROW["tokens_per_mw"]
+_F_UTILIZATION = FLEET_ROW["utilization"]
+_F_UNSERVED = FLEET_ROW["unserved_tokens"]
+_F_SHORTFALL = FLEET_ROW["shortfall_probability"]
+_F_BREACH = FLEET_ROW["target_breach_probability"]
+_DT_REQUESTS = DEMAND_TOTAL_ROW["total_requests"]
+_DT_CALLS = DEMAND_TOTAL_ROW["total_llm_calls"]
+_DT_INPUT = DEMAND_TOTAL_ROW["total_input_tokens"]
+_DT_OUTPUT = DEMAND_TOTAL_ROW["total_output_tokens"]
+_DT_THINKING = DEMAND_TOTAL_ROW["total_thinking_tokens"]
+_ST_GPU_HOURS = SUPPLY_TOTAL_ROW["total_gpu_hours"]
+_ST_COST = SUPPLY_TOTAL_ROW["total_cost"]
+_ST_ENERGY = SUPPLY_TOTAL_ROW["total_energy_kwh"]
+_ST_MAX_PEAK = SUPPLY_TOTAL_ROW["max_peak_gpus"]
+_FT_UNSERVED = FLEET_TOTAL_ROW["total_unserved_tokens"]
+_FT_SHORT = FLEET_TOTAL_ROW["any_shortfall"]
+_FT_BREACH = FLEET_TOTAL_ROW["any_target_breach"]
 
 
 @njit(**KERNEL_OPTIONS)
@@ -75,8 +139,9 @@ def clip(x, low, high):
 def poisson_count(mean, u, z):
     """Poisson draw from uniform ``u`` (and ``z``, its normal quantile).
 
-    CDF inversion below a mean of 64; above, the normal approximation with
-    continuity correction.
+    Scalar twin of :func:`layers.poisson_counts`: CDF inversion below a mean
+    of ``POISSON_EXACT_BELOW``; above, the normal approximation with continuity
+    correction.
     """
     if mean >= POISSON_EXACT_BELOW:
         count = math.floor(mean + math.sqrt(mean) * z + 0.5)
@@ -91,6 +156,58 @@ def poisson_count(mean, u, z):
         cdf = cdf + term
         n += 1
     return k
+
+
+@njit(**KERNEL_OPTIONS)
+def users_next(users, log_growth_per_step, convexity, shock_scale, saturation, z):
+    """Scalar twin of :func:`layers.users_next` [users], with the trajectory's constants
+    hoisted: ``log_growth_per_step`` = log(1 + g) months, ``convexity`` = sigma^2 months / 2,
+    ``shock_scale`` = sigma sqrt(months)."""
+    room = clip(1.0 - users / saturation, 0.0, 1.0)
+    grown = users * math.exp(log_growth_per_step * room - convexity + shock_scale * z)
+    return grown if grown < saturation else saturation
+
+
+@njit(**KERNEL_OPTIONS)
+def step_noise(log_sd, z):
+    """Scalar twin of :func:`layers.step_noise` [-]."""
+    return math.exp(log_sd * z - 0.5 * log_sd * log_sd) if log_sd > 0.0 else 1.0
+
+
+@njit(**KERNEL_OPTIONS)
+def cache_hit_rate(initial, drift_per_month, months_elapsed):
+    """Scalar twin of :func:`layers.cache_hit_rate` [0-1]."""
+    return clip(initial + drift_per_month * months_elapsed, 0.0, 1.0)
+
+
+@njit(**KERNEL_OPTIONS)
+def peak_hour_share(volume, busiest_weight, step_hours):
+    """Scalar twin of :func:`layers.peak_hour_share` [-]."""
+    return busiest_weight / (volume * step_hours) if volume > 0.0 else 0.0
+
+
+@njit(**KERNEL_OPTIONS)
+def cost_per_mtok(cost, output):
+    """Scalar twin of :func:`layers.cost_per_mtok` [USD per million tokens]."""
+    return cost / output * PER_MILLION if output > 0.0 else np.nan
+
+
+@njit(**KERNEL_OPTIONS)
+def tokens_per_mw(decoded, energy):
+    """Scalar twin of :func:`layers.tokens_per_mw` [tokens/s per MW]."""
+    return decoded / (energy * MW_SECONDS_PER_KWH) if energy > 0.0 else np.nan
+
+
+@njit(**KERNEL_OPTIONS)
+def work_gpus_per_weight(work, step_hours, volume):
+    """Scalar twin of :func:`layers.work_gpus_per_weight` [GPUs]."""
+    return work / (step_hours * volume) if volume > 0.0 else 0.0
+
+
+@njit(**KERNEL_OPTIONS)
+def unserved_output_tokens(unserved, work, output):
+    """Scalar twin of :func:`layers.unserved_output_tokens` [tokens]."""
+    return output * (unserved / work) if unserved > 0.0 else 0.0
 
 
 DRAW_ROWS = 6  # uniforms u0, u1, u2, then their normal quantiles z0, z1, z2
@@ -124,31 +241,30 @@ def fill_draws(first, t0, nsteps, k0, k1, draws):
 
 @njit(**KERNEL_OPTIONS)
 def trajectory_block(
-    i, first_trajectory, t0, nsteps, k0, k1,
-    params, users_state, consts, hardware,
-    mean_factor, peak_share, coverage, knots, excess, knot_count, fleet,
+    i, first_trajectory, t0, nsteps, k0, k1, params, users_state,
+    consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
+    level_count, level_weight, level_hours, fleet,
     demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals, draws, lane,
 ):  # fmt: skip
     """Advance trajectory ``i`` (of this chunk) through steps ``t0 .. t0 + nsteps - 1``.
 
     Writes each step's values to ``*_out[row, k, ..., i]``, adds to the running
     totals, and leaves the trajectory's users in ``users_state[:, i]``.
-    ``draws[:, :, lane]`` holds the block's random numbers from :func:`fill_draws`,
-    or ``draws`` has no columns, and then each step draws its own (one GPU thread keeps them in
-    registers that way).
+    ``draws[:, :, lane]`` holds the window's random numbers from :func:`fill_draws`,
+    or ``draws`` has no columns, and then each step draws its own (one GPU thread keeps
+    them in registers that way).
     """
     trajectory = first_trajectory + i
-    months = consts[C_MONTHS]
-    step_hours = consts[C_STEP_HOURS]
-    calls_per_request = consts[C_CALLS]
-    call_pairs = consts[C_PAIRS]
-    thinking_per_call = consts[C_THINKING]
-    util = consts[C_UTIL]
-    energy_price = consts[C_ENERGY_PRICE]
-    count_noise = consts[C_COUNT_NOISE] > 0.0
+    months = consts[_C_MONTHS]
+    step_hours = consts[_C_STEP_HOURS]
+    calls_per_request = consts[_C_CALLS]
+    call_pairs = consts[_C_PAIRS]
+    thinking_per_call = consts[_C_THINKING]
+    util = consts[_C_UTIL]
+    count_noise = consts[_C_COUNT_NOISE] > 0.0
     n_hw = hardware.shape[1]
     n_fleet = fleet.shape[0]
-    n_surges = coverage.shape[0]
+    n_surges = group_surges.shape[2]
 
     growth = params[_GROWTH, i]
     vol = params[_VOL, i]
@@ -167,9 +283,6 @@ def trajectory_block(
     log_growth_per_step = math.log1p(growth) * months
     convexity = 0.5 * vol**2 * months
     shock_scale = vol * math.sqrt(months)
-    noise_convexity = 0.5 * noise_sd**2
-    requests_per_user = sessions * requests_per_session * (step_hours / 24.0)
-    hours_per_work = 1.0 / (SECONDS_PER_HOUR * util)
     predrawn = draws.shape[1] > 0
     total_requests = 0.0
     total_calls = 0.0
@@ -189,24 +302,27 @@ def trajectory_block(
             z1 = normal(w1) if noise_sd > 0.0 else 0.0
             u2 = uniform(w2)
         if t > 0:
-            room = clip(1.0 - users / saturation, 0.0, 1.0)
-            step_drift = log_growth_per_step * room - convexity
-            grown = users * math.exp(step_drift + shock_scale * z0)
-            users = grown if grown < saturation else saturation
+            users = users_next(users, log_growth_per_step, convexity, shock_scale, saturation, z0)
 
-        surge_mean = 1.0
-        surge_peak = 1.0
-        for s in range(n_surges):
-            c = coverage[s, t]
-            m = params[_SURGE0 + s, i]
-            surge_mean *= 1.0 + c * (m - 1.0)
-            if c >= 1.0:
-                surge_peak *= m
-            elif c > 0.0 and m > 1.0:
-                surge_peak *= m
+        # Scalar twins of layers.group_surge_factors, volume_factor and busiest_hour_weight,
+        # written out: a compiled helper cannot take array rows under the CUDA simulator.
+        volume = 0.0
+        busiest = 0.0
+        for g in range(group_count[t]):
+            factor = 1.0
+            for s in range(n_surges):
+                if group_surges[t, g, s] > 0.0:
+                    factor *= params[_SURGE0 + s, i]
+            volume += factor * group_mean_weight[t, g]
+            weight = factor * group_peak_weight[t, g]
+            if weight > busiest:
+                busiest = weight
+        peak = peak_hour_share(volume, busiest, step_hours)
 
-        noise = math.exp(noise_sd * z1 - noise_convexity) if noise_sd > 0.0 else 1.0
-        mean_requests = users * requests_per_user * mean_factor[t] * surge_mean * noise
+        noise = step_noise(noise_sd, z1)
+        mean_requests = expected_requests(
+            users, sessions, requests_per_session, step_hours, volume, noise
+        )
         if count_noise:
             if predrawn:
                 z2 = draws[5, k, lane]
@@ -215,79 +331,89 @@ def trajectory_block(
             requests = poisson_count(mean_requests, u2, z2)
         else:
             requests = mean_requests
-        peak = peak_share[t] * surge_peak / surge_mean if surge_mean > 0.0 else 0.0
-        calls = requests * calls_per_request
-        per_request = input_per_request * calls_per_request + context_growth * call_pairs / 2.0
-        input_tokens = requests * per_request
-        output = calls * output_per_call
-        thinking = calls * share * thinking_per_call
-        hit = clip(hit0 + drift * (t * months), 0.0, 1.0)
-        cached = hit * input_tokens
-        prefill = input_tokens - cached
+        calls = llm_calls(requests, calls_per_request)
+        input_tok = input_tokens(
+            requests, input_per_request, context_growth, calls_per_request, call_pairs
+        )
+        output = output_tokens(calls, output_per_call)
+        thinking = thinking_tokens(calls, share, thinking_per_call)
+        hit = cache_hit_rate(hit0, drift, t * months)
+        cached = cached_tokens(input_tok, hit)
+        prefill = prefill_tokens(input_tok, cached)
+        decoded = output + thinking
 
-        demand_out[0, k, i] = users
-        demand_out[1, k, i] = requests
-        demand_out[2, k, i] = requests * peak
-        demand_out[3, k, i] = calls
-        demand_out[4, k, i] = input_tokens
-        demand_out[5, k, i] = cached
-        demand_out[6, k, i] = prefill
-        demand_out[7, k, i] = output
-        demand_out[8, k, i] = thinking
-        demand_out[9, k, i] = hit
+        demand_out[_D_USERS, k, i] = users
+        demand_out[_D_REQUESTS, k, i] = requests
+        demand_out[_D_PEAK_REQUESTS, k, i] = requests * peak
+        demand_out[_D_CALLS, k, i] = calls
+        demand_out[_D_INPUT, k, i] = input_tok
+        demand_out[_D_CACHED, k, i] = cached
+        demand_out[_D_PREFILL, k, i] = prefill
+        demand_out[_D_OUTPUT, k, i] = output
+        demand_out[_D_THINKING, k, i] = thinking
+        demand_out[_D_HIT, k, i] = hit
         total_requests += requests
         total_calls += calls
-        total_input += input_tokens
+        total_input += input_tok
         total_output += output
         total_thinking += thinking
 
-        decoded = output + thinking
-        per_output = 1e6 / output if output > 0.0 else np.nan
         for h in range(n_hw):
-            # reciprocal rates: no division per step
-            work = prefill * hardware[HW_INV_PREFILL, h] + decoded * hardware[HW_INV_DECODE, h]
-            gpu_hours = work * hours_per_work
-            peak_gpus = gpu_hours * peak
-            energy = gpu_hours * hardware[HW_POWER, h]
-            cost = gpu_hours * hardware[HW_PRICE, h] + energy * energy_price
-            supply_out[0, k, h, i] = gpu_hours
-            supply_out[1, k, h, i] = peak_gpus
-            supply_out[2, k, h, i] = cost * per_output
-            supply_out[3, k, h, i] = decoded / (energy * 3.6) if energy > 0.0 else np.nan
-            supply_totals[0, h, i] += gpu_hours
-            supply_totals[1, h, i] += cost
-            supply_totals[2, h, i] += energy
-            if peak_gpus > supply_totals[3, h, i]:
-                supply_totals[3, h, i] = peak_gpus
+            work_seconds = gpu_seconds(
+                prefill, decoded, hardware[_HW_PREFILL, h], hardware[_HW_DECODE, h]
+            )
+            gpu_hours = gpu_hours_of(work_seconds, util)
+            peak_gpus = peak_gpus_of(gpu_hours, peak)
+            energy = energy_kwh(gpu_hours, hardware[_HW_POWER, h])
+            cost = cost_of(gpu_hours, hardware[_HW_PRICE, h])
+            supply_out[_S_GPU_HOURS, k, h, i] = gpu_hours
+            supply_out[_S_PEAK_GPUS, k, h, i] = peak_gpus
+            supply_out[_S_COST_PER_MTOK, k, h, i] = cost_per_mtok(cost, output)
+            supply_out[_S_TOKENS_PER_MW, k, h, i] = tokens_per_mw(decoded, energy)
+            supply_totals[_ST_GPU_HOURS, h, i] += gpu_hours
+            supply_totals[_ST_COST, h, i] += cost
+            supply_totals[_ST_ENERGY, h, i] += energy
+            if peak_gpus > supply_totals[_ST_MAX_PEAK, h, i]:
+                supply_totals[_ST_MAX_PEAK, h, i] = peak_gpus
 
-            mean_need = gpu_hours / step_hours
+            if n_fleet == 0:
+                continue
+            work = work_gpu_hours(gpu_hours, util)
+            per_weight = work_gpus_per_weight(work, step_hours, volume)
             for f in range(n_fleet):
                 size = fleet[f]
-                # Unserved share of the step's work: jevons.engine.calendar.unserved_share,
-                # written out here because a CUDA thread cannot pass array rows around.
-                lost = 0.0
-                if mean_need > 0.0:
-                    x = size / mean_need
-                    last = knot_count[t] - 1
-                    if x < knots[t, 0]:
-                        lost = 1.0 - x
-                    elif x < knots[t, last]:
-                        j = 0
-                        while knots[t, j + 1] <= x:
-                            j += 1
-                        slope = (excess[t, j + 1] - excess[t, j]) / (knots[t, j + 1] - knots[t, j])
-                        lost = slope * (x - knots[t, j]) + excess[t, j]
-                short = 1.0 if peak_gpus > size else 0.0
-                fleet_out[0, k, f, h, i] = mean_need * util * (1.0 - lost) / size
-                fleet_out[1, k, f, h, i] = lost * output
-                fleet_out[2, k, f, h, i] = short
-                fleet_totals[0, f, h, i] += lost * output
-                if short > fleet_totals[1, f, h, i]:
-                    fleet_totals[1, f, h, i] = short
+                # Scalar twin of layers.unserved_gpu_hours: work above the fleet, hour by
+                # hour. Levels run from the heaviest hours down, so the first level the
+                # fleet covers ends a group.
+                unserved = 0.0
+                for g in range(group_count[t]):
+                    scaled = per_weight
+                    for s in range(n_surges):
+                        if group_surges[t, g, s] > 0.0:
+                            scaled *= params[_SURGE0 + s, i]
+                    for level in range(level_count[t, g]):
+                        need = scaled * level_weight[t, g, level]
+                        if need <= size:
+                            break
+                        unserved += level_hours[t, g, level] * (need - size)
+                lost_tokens = unserved_output_tokens(unserved, work, output)
+                short = 1.0 if shortfall(unserved) else 0.0
+                breach = 1.0 if target_breach(peak_gpus, size) else 0.0
+                fleet_out[_F_UTILIZATION, k, f, h, i] = fleet_utilization(
+                    work, unserved, size, step_hours
+                )
+                fleet_out[_F_UNSERVED, k, f, h, i] = lost_tokens
+                fleet_out[_F_SHORTFALL, k, f, h, i] = short
+                fleet_out[_F_BREACH, k, f, h, i] = breach
+                fleet_totals[_FT_UNSERVED, f, h, i] += lost_tokens
+                if short > fleet_totals[_FT_SHORT, f, h, i]:
+                    fleet_totals[_FT_SHORT, f, h, i] = short
+                if breach > fleet_totals[_FT_BREACH, f, h, i]:
+                    fleet_totals[_FT_BREACH, f, h, i] = breach
 
     users_state[0, i] = users
-    demand_totals[0, i] += total_requests
-    demand_totals[1, i] += total_calls
-    demand_totals[2, i] += total_input
-    demand_totals[3, i] += total_output
-    demand_totals[4, i] += total_thinking
+    demand_totals[_DT_REQUESTS, i] += total_requests
+    demand_totals[_DT_CALLS, i] += total_calls
+    demand_totals[_DT_INPUT, i] += total_input
+    demand_totals[_DT_OUTPUT, i] += total_output
+    demand_totals[_DT_THINKING, i] += total_thinking

@@ -12,15 +12,15 @@ import array_api_strict as xps
 import numpy as np
 import pytest
 
-from jevons.engine.calendar import unserved_share
 from jevons.engine.loading import load_scenario
 from jevons.engine.plan import build_plan
 from jevons.engine.run import run_scenario
-from jevons.engine.sampling import TrajectoryInputs, draw_inputs
+from jevons.engine.sampling import draw_inputs
 from jevons.engine.summary import numpy_reducer
 from jevons.kernels import layers, reference
-from jevons.kernels.array_api import interp, standard_interp, to_numpy
+from jevons.kernels.array_api import to_numpy
 from jevons.kernels.array_quantiles import array_reducer
+from jevons.kernels.contract import TrajectoryInputs
 from jevons.kernels.philox import philox4x32, seed_key
 from tests.conftest import HAND_SCENARIO, SCENARIOS
 from tests.kernels.test_kernels import calendar_cases, short_scenario
@@ -96,39 +96,6 @@ def test_poisson_counts_on_standard_arrays_equal_numpy():
     expected = layers.poisson_counts(means, u)
     counts = layers.poisson_counts(on_device(means), on_device(u))
     np.testing.assert_array_equal(to_numpy(counts), expected)
-
-
-@pytest.mark.parametrize("name", ["enterprise-rag", "hourly", "weekly"])
-def test_unserved_share_equals_the_numpy_interp_version(name):
-    calendar = build_plan(scenarios()[name]).calendar
-    ratios = np.concatenate([[0.0, 1e-300], np.geomspace(0.01, 100.0, 997), [np.inf]])
-    for t in range(0, calendar.steps, max(1, calendar.steps // 20)):
-        m = int(calendar.excess_count[t])
-        knots, excess = calendar.excess_knots[t, :m], calendar.excess_values[t, :m]
-        with np.errstate(divide="ignore"):
-            near_knots = np.concatenate([ratios, 1.0 / knots])  # 1 / ratio lands on or by a knot
-        expected = unserved_share(near_knots, knots, excess)
-        np.testing.assert_array_equal(layers.unserved_share(near_knots, knots, excess), expected)
-        on = layers.unserved_share(on_device(near_knots), on_device(knots), on_device(excess))
-        np.testing.assert_array_equal(to_numpy(on), expected)
-
-
-@pytest.mark.parametrize(
-    ("knots", "values"),
-    [
-        ([2.0], [0.5]),
-        ([0.5, 1.0, 4.0], [3.0, 1.0, 0.0]),
-        ([-1.0, 0.0, 1e-3, 7.0], [1.0, -2.0, 5.0, 5.0]),
-    ],
-)
-def test_standard_interp_is_numpy_interp(knots, values):
-    knots, values = np.array(knots), np.array(values)
-    x = np.concatenate([np.linspace(knots[0] - 1, knots[-1] + 1, 301), knots, [np.nan]])
-    expected = np.interp(x, knots, values, right=-3.0)
-    np.testing.assert_array_equal(standard_interp(x, knots, values, right=-3.0), expected)
-    grid = np.reshape(x[:300], (3, 100))  # any shape, as the fleet's (fleet, hardware, n)
-    on = interp(on_device(grid), on_device(knots), on_device(values), right=-3.0)
-    np.testing.assert_array_equal(to_numpy(on), np.reshape(expected[:300], (3, 100)))
 
 
 def rows_to_reduce():

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jevons.engine.calendar import excess_table, unserved_share
 from jevons.engine.loading import scenario_from_dict
 from jevons.engine.run import run_scenario
 from jevons.engine.sampling import draw_inputs
@@ -135,16 +134,19 @@ def test_count_noise_is_poisson_around_the_mean(hand_dict):
     assert float(ds.requests.sel(quantile=0.9)[0]) == pytest.approx(70, abs=1.5)
 
 
-def test_unserved_share_matches_hour_by_hour_sum():
-    profile = np.array([0.2, 0.5, 1.0, 1.5, 2.0, 0.8])
-    profile = profile / profile.mean()
-    ratios = np.array([0.0, 0.1, 0.5, 0.9, 1.0, 1.3, 2.5, 10.0])
-    brute = [
-        np.maximum(r * profile - 1, 0).sum() / (r * profile).sum() if r > 0 else 0.0 for r in ratios
-    ]
-    knots, excess, count = excess_table(profile[None, :])
-    share = unserved_share(ratios, knots[0, : count[0]], excess[0, : count[0]])
-    np.testing.assert_allclose(share, brute, atol=1e-12)
+def test_unserved_gpu_hours_is_the_hour_by_hour_excess():
+    # one step, two groups of hours: three hours unsurged, two under a surge of 1.5
+    weights = [np.array([0.2, 1.0, 1.0]), np.array([1.5, 0.5])]
+    factors = np.array([1.0, 1.5])[:, None]
+    level_weight = np.array([[1.0, 0.2], [1.5, 0.5]])  # distinct weights, descending
+    level_hours = np.array([[2.0, 1.0], [1.0, 1.0]])
+    per_weight = np.array([0.0, 3.0, 10.0])
+    fleet = np.array([[1.0], [5.0], [100.0]])
+    got = layers.unserved_gpu_hours(per_weight, factors, level_weight, level_hours, fleet)
+    for f, size in enumerate(fleet[:, 0]):
+        for j, p in enumerate(per_weight):
+            need = np.concatenate([p * s * w for s, w in zip((1.0, 1.5), weights, strict=True)])
+            assert got[f, j] == pytest.approx(np.maximum(need - size, 0).sum(), abs=1e-12)
 
 
 def test_fixed_fleet_outputs(hand_dict):
@@ -155,9 +157,33 @@ def test_fixed_fleet_outputs(hand_dict):
     assert ds.shortfall_probability.sel(fleet_size=1000).values.tolist() == [0.0, 0.0, 0.0]
     assert float(ds.unserved_tokens.sel(fleet_size=1000).max()) == 0.0
     assert float(ds.unserved_tokens.sel(fleet_size=1).min()) > 0.0
-    busy = ds.gpu_hours.values * 0.5 / (1000 * 24)
+    busy = ds.gpu_hours.values * 0.5 / (1000 * 24)  # work at full utilisation / fleet hours
     np.testing.assert_allclose(ds.utilization.sel(fleet_size=1000).values, busy, rtol=1e-12)
     assert float(ds.any_shortfall_probability.sel(fleet_size=1)) == 1.0
+
+
+def test_fixed_fleet_serves_its_whole_size_every_hour(hand_dict):
+    """Target utilisation is a margin, not a cap: a fleet between the peak's work and the
+    peak at target utilisation is never short, but breaches the target."""
+    hand_dict["users"]["growth_per_month"] = 0.0
+    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5, hardware="test-gpu")
+    peak_work = float(ds.peak_gpus[0]) * 0.5  # GPUs busy in the busiest hour
+    sizes = [int(peak_work) - 1, int(peak_work) + 1, int(2 * peak_work) + 1]
+    hand_dict["fleet"] = {"policy": "fixed", "sizes": sizes}
+    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5, hardware="test-gpu")
+    short = ds.shortfall_probability.isel(time=0).values.tolist()
+    breach = ds.target_breach_probability.isel(time=0).values.tolist()
+    assert short == [1.0, 0.0, 0.0]
+    assert breach == [1.0, 1.0, 0.0]
+    # the hour at weight 3 of 26 needs peak_work GPUs; only it exceeds the smallest fleet
+    unserved_hours = peak_work - sizes[0]
+    work_hours = peak_work * 26 / 3
+    output = float(ds.output_tokens[0])
+    got = float(ds.unserved_tokens.isel(time=0, fleet_size=0))
+    assert got == pytest.approx(output * unserved_hours / work_hours, rel=1e-12)
+    utilization = (work_hours - unserved_hours) / (sizes[0] * 24)
+    got = float(ds.utilization.isel(time=0, fleet_size=0))
+    assert got == pytest.approx(utilization, rel=1e-12)
 
 
 def test_inputs_do_not_depend_on_trajectory_count(hand_dict):

@@ -1,0 +1,139 @@
+"""The kernel contract: what the model reads, as plain numbers and arrays.
+
+The engine turns a scenario into a :class:`ModelPlan` (calendar tables, exact
+per-call moments, one row per hardware profile) and per-trajectory
+:class:`TrajectoryInputs`; every backend (the NumPy reference, the CPU and the
+CUDA kernels) reads only these. Nothing here knows about scenarios, pydantic
+or SciPy, so the kernels import nothing above them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from jevons.kernels.constants import HOURS_PER_MONTH
+
+# Key paths of the per-trajectory inputs, in the order they are reported and packed.
+PARAMETER_PATHS = (
+    "users.initial",
+    "users.growth_per_month",
+    "users.volatility",
+    "users.saturation",
+    "usage.sessions_per_user_per_day",
+    "usage.requests_per_session",
+    "usage.input_tokens_per_request",
+    "usage.output_tokens_per_call",
+    "reasoning.share",
+    "agents.context_growth_per_call",
+    "cache.hit_rate",
+    "cache.drift_per_month",
+    "variability.step_noise",
+)
+
+
+# Units of each per-trajectory input, as its scenario key states it.
+PARAMETER_UNITS = {
+    "users.initial": "users",
+    "users.growth_per_month": "1/month",
+    "users.volatility": "1/sqrt(month)",
+    "users.saturation": "users",
+    "usage.sessions_per_user_per_day": "sessions/user/day",
+    "usage.requests_per_session": "requests/session",
+    "usage.input_tokens_per_request": "tokens/request",
+    "usage.output_tokens_per_call": "tokens/call",
+    "reasoning.share": "1",
+    "agents.context_growth_per_call": "tokens/call",
+    "cache.hit_rate": "1",
+    "cache.drift_per_month": "1/month",
+    "variability.step_noise": "1",
+}
+SURGE_MULTIPLIER_UNITS = "1"
+
+
+def surge_path(name: str) -> str:
+    """Key path of a surge's multiplier, which names its random stream."""
+    return f"variability.surges.{name}.multiplier"
+
+
+@dataclass(frozen=True)
+class CalendarTables:
+    """Per-step tables of the hour-of-day, weekday and surge calendar.
+
+    A step covers ``step_hours`` hours, each with a calendar weight ``w`` (hour
+    of day x weekday, averaging 1 over a week). Surge multipliers are drawn per
+    trajectory, so the hours of a step are grouped by the set of surges active
+    in them: every hour of a group is scaled by the same product of
+    multipliers ``S_g``. A daily or hourly step is one group; a weekly step has
+    at most seven (surges start and end on whole days). With these tables the
+    surged hourly profile ``w_c S_g(c)`` of any trajectory is known exactly
+    without visiting its hours:
+
+    * volume factor ``sum_g S_g group_mean_weight[t, g]`` (mean surged weight),
+    * busiest hour ``max_g S_g group_peak_weight[t, g]``,
+    * a fixed fleet's unserved work: ``level_weight[t, g, :]`` lists the group's
+      distinct weights, largest first, and ``level_hours`` how many hours have
+      each.
+
+    Padding past ``group_count`` and ``level_count`` is zero.
+    """
+
+    step_hours: int
+    step_start: np.ndarray  # (steps,) datetime64[h]
+    group_count: np.ndarray  # (steps,) int64
+    group_surges: np.ndarray  # (steps, groups, surges) 1.0 where the surge is active
+    group_mean_weight: np.ndarray  # (steps, groups) sum of the group's weights / step_hours
+    group_peak_weight: np.ndarray  # (steps, groups) largest weight in the group
+    level_count: np.ndarray  # (steps, groups) int64
+    level_weight: np.ndarray  # (steps, groups, levels) distinct weights, descending
+    level_hours: np.ndarray  # (steps, groups, levels) hours at each weight [h]
+
+    @property
+    def steps(self) -> int:
+        return len(self.step_start)
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """A scenario reduced to the numbers the model needs, computed once on the host."""
+
+    steps: int
+    step_hours: int
+    calendar: CalendarTables
+    # Agentic loop: E[C] and E[C(C-1)] of calls C per request, held to 1..max_calls [calls].
+    calls_per_request: float
+    call_pairs_per_request: float
+    # E[min(X, budget)] of thinking tokens X per reasoning call [tokens].
+    thinking_per_reasoning_call: float
+    target_utilization: float  # [0-1]
+    hardware: tuple[str, ...]
+    prefill_rate: np.ndarray  # (hardware,) [tokens/s per GPU]
+    decode_rate: np.ndarray  # (hardware,) [tokens/s per GPU]
+    power_kw: np.ndarray  # (hardware,) [kW per GPU]
+    # $/GPU-hour plus the energy of that hour at the energy price [USD per GPU-hour].
+    all_in_cost_per_gpu_hour: np.ndarray
+    fleet_sizes: tuple[int, ...]  # empty for an elastic fleet [GPUs]
+    surge_names: tuple[str, ...]
+    count_noise: bool
+
+    @property
+    def months_per_step(self) -> float:
+        return self.step_hours / HOURS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class TrajectoryInputs:
+    """Per-trajectory draws: ``values[path]`` is an array over trajectories."""
+
+    values: dict[str, Any]
+    surge_multipliers: Any  # (surges, trajectories)
+
+    def __getitem__(self, path: str) -> Any:
+        return self.values[path]
+
+
+# on_block(first step, {name: array (steps in the window, *lead dims, trajectories)})
+BlockSink = Callable[[int, dict[str, Any]], None]
