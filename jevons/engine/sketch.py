@@ -60,6 +60,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jevons.engine.tails import tail_counts
+
 # The smallest normal float64; smaller values are counted as zeros (see above).
 ZERO_THRESHOLD = float(np.finfo(np.float64).tiny)
 # Rows are summarised this many count cells at a time, so that the temporary
@@ -413,8 +415,9 @@ class RowSketches:
     def tail_means(self, quantiles: np.ndarray) -> np.ndarray:
         """CVaR (rows, m): mean of the values at or above each quantile, within ``a``.
 
-        Same convention as :func:`jevons.engine.summary.tail_mean`: the top
-        ``n - floor(q n)`` values (at least one).
+        Same convention as :func:`jevons.engine.summary.tail_mean`: the worst
+        ``ceil((1 - q) n)`` values (at least one), ``q`` taken as the decimal it is
+        written as (:func:`jevons.engine.tails.tail_counts`).
         """
         qs = _checked_quantiles(quantiles)
         out = np.empty((self.rows, len(qs)))
@@ -471,8 +474,8 @@ class RowSketches:
 
     def _block_tail_means(self, block: slice, qs: np.ndarray) -> np.ndarray:
         n = self.value_count[block][:, None]
-        first = np.minimum((qs * n).astype(np.int64), n - 1)  # first order statistic in the tail
-        tail_count = n - first
+        tail_count = tail_counts(qs, self.value_count[block])
+        first = n - tail_count  # first order statistic in the tail
         bucketed_first = first - self.zero_count[block][:, None]
         counts = self._block_counts(block)
         cumulative = np.cumsum(counts, axis=1)

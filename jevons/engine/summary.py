@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from jevons.engine.sketch import RowSketches, SketchSpec
+from jevons.engine.tails import tail_counts
 from jevons.engine.variables import VARIABLES
 
 # reduce(rows (R, n), quantiles (m,)) -> (quantiles (R, m), means (R,)), NaNs ignored
@@ -56,12 +57,16 @@ def device_reducer(rows, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def tail_mean(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
-    """CVaR: mean of the values at or above each quantile, along the last axis."""
+    """CVaR (quantile, *lead): mean of the tail at each quantile, along the last axis.
+
+    The tail at ``q`` is the worst ``ceil((1 - q) n)`` values (at least one), ``q``
+    taken as the decimal it is written as (:func:`jevons.engine.tails.tail_counts`).
+    """
     ordered = np.sort(values, axis=-1)
     n = ordered.shape[-1]
     csum = np.cumsum(ordered[..., ::-1], axis=-1)[..., ::-1]  # csum[i] = sum(ordered[i:])
-    first = np.minimum((np.asarray(quantiles) * n).astype(np.int64), n - 1)
-    return np.stack([csum[..., i] / (n - i) for i in first], axis=0)
+    counts = tail_counts(quantiles, np.array(n))
+    return np.stack([csum[..., n - count] / count for count in counts], axis=0)
 
 
 class ExactSummary:
