@@ -7,6 +7,11 @@ scenario is a ``fixed`` distribution.
 
 Each class validates its parameters at load time and reports its ``support``,
 so a field can require, say, a probability in [0, 1] or a non-negative count.
+
+Each family also gives ``capped_mean(cap)`` = E[min(X, cap)] in closed form
+(incomplete gamma and beta functions, normal tails), exact to float64 special
+function accuracy for any cap: the model's mean thinking tokens under a budget,
+and the mean call count held to ``max_calls``. No numerical integration.
 """
 
 from __future__ import annotations
@@ -18,10 +23,17 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from scipy import integrate, special, stats
+from scipy import special, stats
 from scipy.stats.sampling import NumericalInversePolynomial
 
 Z95 = float(special.ndtri(0.95))
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+# exp overflows float64 above this
+_LOG_MAX = math.log(np.finfo(np.float64).max)
+# Negative binomials with at least this dispersion and a bulk this short are summed.
+_NB_TABLE_MIN_DISPERSION = 1e4
+_NB_TABLE_MAX = 20_000
 
 
 class _Dist(BaseModel):
@@ -58,22 +70,47 @@ class _Dist(BaseModel):
         # override every method that would call it.
         raise TypeError(f"{type(self).__name__} has no SciPy distribution")
 
+    def capped_mean(self, cap: float | None = None) -> float:
+        """E[min(X, cap)], in the units of X: the mean of a draw held to a ceiling.
+
+        ``cap`` None (or +inf) is no ceiling, and the answer is E[X]. A cap at or
+        below the support's lower end caps every draw (the answer is ``cap``); one
+        at or above its upper end caps none (E[X]). Caps inside the support go to
+        the family's closed form, ``_capped_mean_inside``.
+        """
+        if cap is None or cap == math.inf:
+            return self.mean()
+        if math.isnan(cap):
+            raise ValueError("a cap must be a number, got nan")
+        lo, hi = self.support()
+        if cap <= lo:
+            return float(cap)
+        if cap >= hi:
+            return self.mean()
+        return float(self._capped_mean_inside(float(cap)))
+
+    def _capped_mean_inside(self, cap: float) -> float:
+        """E[min(X, cap)] for ``cap`` strictly inside the support."""
+        raise NotImplementedError(f"{type(self).__name__} has no capped mean")
+
     def clipped_mean(self, low: float = -math.inf, high: float = math.inf) -> float:
-        """E[clip(X, low, high)]: the mean of a draw held to a floor and a ceiling."""
-        if self.discrete:
-            values, probabilities = self._clipped_pmf_values(low, high)
-            return float(np.sum(values * probabilities))
-        rv = self._frozen()
+        """E[clip(X, low, high)]: the mean of a draw held to a floor and a ceiling.
+
+        For low <= high, clip(X, low, high) = low + min(X, high) - min(X, low)
+        (check X < low, low <= X <= high and X > high in turn), so::
+
+            E[clip(X, low, high)] = low + E[min(X, high)] - E[min(X, low)],
+
+        and a floor at or below the support leaves E[min(X, high)] alone.
+        """
+        if not low <= high:
+            raise ValueError(f"clipping needs low <= high, got {low}, {high}")
         lo_s, hi_s = self.support()
-        lo, hi = max(low, lo_s), min(high, hi_s)
-        if lo >= hi:
-            return float(min(max(lo_s, low), high))
-        # E[clip(X, a, b)] = a + integral_a^b P(X > x) dx, for a finite floor a.
-        floor = lo if math.isfinite(lo) else float(rv.ppf(1e-15))
-        if not math.isfinite(hi):
-            return float(rv.expect(lambda x: np.clip(x, low, high)))
-        area, _ = integrate.quad(rv.sf, floor, hi, limit=200)
-        return float(floor + area)
+        if low <= lo_s:
+            return self.capped_mean(high)
+        if low >= hi_s:
+            return float(low)
+        return float(low + self.capped_mean(high) - self.capped_mean(low))
 
     def _clipped_pmf_values(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
         """Values and probabilities of clip(X, low, high) for a discrete X with finite bounds."""
@@ -117,6 +154,102 @@ class _GammaDensity:
         return 0.0, math.inf
 
 
+def _phi(x: float) -> float:
+    """Standard normal density; 0 at +-inf."""
+    return _INV_SQRT_2PI * math.exp(-0.5 * x * x)
+
+
+def _phi_diff(x: float, y: float) -> float:
+    """phi(x) - phi(y), without cancellation when x and y are close.
+
+    phi(x) - phi(y) = -phi(x) expm1(-(y^2 - x^2) / 2), anchored at whichever
+    of x and y is nearer 0 (its phi is the larger, so neither underflows first).
+    """
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return _phi(x) - _phi(y)
+    half_gap = 0.5 * (y - x) * (y + x)  # (y^2 - x^2) / 2
+    if abs(x) <= abs(y):
+        return -_phi(x) * math.expm1(-half_gap)
+    return _phi(y) * math.expm1(half_gap)
+
+
+def _hermite_series(a: float, d: float, shift: int) -> float:
+    """sum_k (-1)^k He_k(a) d^(k+shift) / (k+shift)!, for a finite and d (|a| + d) <= 1.
+
+    From the Taylor series phi(a + u) = phi(a) sum_k He_k(a) (-u)^k / k!, He
+    the probabilists' Hermite polynomials (He_{k+1} = a He_k - k He_{k-1}),
+    integrated over u in [0, d]: times phi(a), shift 1 gives the mass
+    Phi(a + d) - Phi(a) and shift 2 the integral of (d - u) phi(a + u). The
+    terms fall at least as fast as (d (|a| + sqrt k))^k / k!, and their
+    absolute sum is within a factor e^2 of the total.
+    """
+    h_prev, h = 0.0, 1.0  # He_{k-1}(a), He_k(a)
+    power = d**shift / math.factorial(shift)  # d^(k+shift) / (k+shift)!
+    total = 0.0
+    for k in range(200):
+        term = h * power if k % 2 == 0 else -h * power
+        total += term
+        if abs(term) <= 1e-17 * abs(total) and k > 2:
+            break
+        h_prev, h = h, a * h - k * h_prev
+        power *= d / (k + 1 + shift)
+    return total
+
+
+def _is_short(a: float, d: float) -> bool:
+    """Whether [a, a + d] is short enough for ``_hermite_series``."""
+    return math.isfinite(a) and d * (abs(a) + d) <= 1.0
+
+
+def _normal_mass(x: float, y: float) -> float:
+    """Phi(y) - Phi(x) for x <= y, with neither end rounded onto 1.
+
+    A short interval sums the Taylor series (``_hermite_series``), as the
+    difference of two nearly equal Phi would cancel. Otherwise: both ends in
+    the upper tail, the difference of the upper tails Phi(-x) - Phi(-y); both in
+    the lower tail, Phi(y) - Phi(x); straddling 0, from erf, which carries full
+    relative precision near 0.
+    """
+    if _is_short(x, y - x):
+        return _phi(x) * _hermite_series(x, y - x, 1)
+    if x >= 0.0:
+        return float(special.ndtr(-x) - special.ndtr(-y))
+    if y <= 0.0:
+        return float(special.ndtr(y) - special.ndtr(x))
+    return float(0.5 * (special.erf(y / _SQRT2) - special.erf(x / _SQRT2)))
+
+
+def _normal_stop_loss(a: float, d: float) -> float:
+    """Integral over u in [0, d] of (d - u) phi(a + u), for d >= 0 and a finite.
+
+    That is the standard normal's E[(a + d - Y); a < Y < a + d], in closed form
+    (a + d) [Phi(a + d) - Phi(a)] - [phi(a) - phi(a + d)]. The two brackets
+    cancel to about d^2 / 2 of their size, so a short interval sums the Taylor
+    series instead: phi(a) sum_k (-1)^k He_k(a) d^(k+2) / (k+2)!
+    (``_hermite_series``).
+    """
+    if _is_short(a, d):
+        return _phi(a) * _hermite_series(a, d, 2)
+    return max((a + d) * _normal_mass(a, a + d) - _phi_diff(a, a + d), 0.0)
+
+
+def _beta_capped_mean(a: float, b: float, low: float, width: float, cap: float) -> float:
+    """E[min(X, cap)] for X = low + width * B, B ~ Beta(a, b), in the units of X::
+
+        low + width * [ m I_y(a + 1, b) + y (1 - I_y(a, b)) ],
+        y = (cap - low) / width clipped to [0, 1],  m = a / (a + b),
+
+    where I is the regularised incomplete beta function. The first term is
+    E[B; B < y] (as x x^(a-1) (1-x)^(b-1) / B(a, b) = m * Beta(a + 1, b) density),
+    the second y times P(B > y). Both terms are non-negative: no cancellation.
+    """
+    y = min(max((cap - low) / width, 0.0), 1.0)
+    m = a / (a + b)
+    below = m * special.betainc(a + 1.0, b, y)
+    above = y * special.betaincc(a, b, y)
+    return float(low + width * (below + above))
+
+
 @functools.lru_cache(maxsize=64)
 def _numerical_inverse(dist: _Dist) -> tuple[Any, float, float] | None:
     """SciPy's PINV (UNU.RAN) for ``dist``'s standard form: u-error below 1e-14.
@@ -157,9 +290,6 @@ class Fixed(_Dist):
     def support(self) -> tuple[float, float]:
         return self.value, self.value
 
-    def clipped_mean(self, low: float = -math.inf, high: float = math.inf) -> float:
-        return float(min(max(self.value, low), high))
-
     def _clipped_pmf_values(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
         return np.array([min(max(self.value, low), high)]), np.array([1.0])
 
@@ -177,6 +307,26 @@ class Uniform(_Dist):
 
     def _frozen(self) -> Any:
         return stats.uniform(loc=self.low, scale=self.high - self.low)
+
+    def mean(self) -> float:
+        return 0.5 * (self.low + self.high)
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def _capped_mean_inside(self, cap: float) -> float:
+        """E[min(X, c)] for X uniform on [a, h], a < c < h, w = h - a::
+
+            c - (c - a)^2 / (2 w)          = c - E[(c - X)+]   (c below the middle)
+            (a + h) / 2 - (h - c)^2 / (2 w) = E[X] - E[(X - c)+] (c above it)
+
+        Each form subtracts the smaller piece, so neither cancels.
+        """
+        a, h = self.low, self.high
+        w = h - a
+        if cap <= self.mean():
+            return cap - (cap - a) ** 2 / (2.0 * w)
+        return self.mean() - (h - cap) ** 2 / (2.0 * w)
 
 
 class Normal(_Dist):
@@ -198,8 +348,56 @@ class Normal(_Dist):
         return self
 
     def _frozen(self) -> Any:
-        a, b = (self.low - self.mean_) / self.sd_, (self.high - self.mean_) / self.sd_
+        a, b = self._bounds()
         return stats.truncnorm(a, b, loc=self.mean_, scale=self.sd_)
+
+    def _bounds(self) -> tuple[float, float]:
+        """The truncation bounds in standard units, (low - mean) / sd and (high - mean) / sd."""
+        return (self.low - self.mean_) / self.sd_, (self.high - self.mean_) / self.sd_
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def mean(self) -> float:
+        """E[X] = mean + sd (phi(alpha) - phi(beta)) / Z, Z = Phi(beta) - Phi(alpha),
+        alpha and beta the standardised bounds (phi(+-inf) = 0)."""
+        alpha, beta = self._bounds()
+        z = _normal_mass(alpha, beta)
+        return self.mean_ + self.sd_ * _phi_diff(alpha, beta) / z
+
+    def _capped_mean_inside(self, cap: float) -> float:
+        """E[min(X, c)] for X ~ N(mean, sd^2) truncated to [low, high], low < c < high.
+
+        With Y = (X - mean) / sd on [alpha, beta], t = (c - mean) / sd,
+        Z = Phi(beta) - Phi(alpha) and Phi(u, v) = Phi(v) - Phi(u)::
+
+            E[(t - Y)+] = [t Phi(alpha, t) + phi(t) - phi(alpha)] / Z
+            E[(Y - t)+] = [phi(t) - phi(beta) - t Phi(t, beta)] / Z
+
+            E[min(X, c)] = c - sd E[(t - Y)+]     if P(Y < t) <= 1/2
+                         = E[X] - sd E[(Y - t)+]  otherwise,
+
+        so that the piece subtracted is the small one: a cap far below the bulk gives
+        c itself to the last digit, one far above gives E[X]. Normal masses come
+        from the tail where both ends lie (``_normal_mass``); a cap just past a
+        finite bound takes the bracket from a series (``_normal_stop_loss``), as
+        the closed form cancels there. By the symmetry phi(-y) = phi(y),
+        E[(Y - t)+] Z is ``_normal_stop_loss(-beta, beta - t)``.
+        """
+        alpha, beta = self._bounds()
+        t = (cap - self.mean_) / self.sd_
+        z = _normal_mass(alpha, beta)
+        if _normal_mass(alpha, t) <= 0.5 * z:
+            if math.isfinite(alpha):
+                short = _normal_stop_loss(alpha, t - alpha)
+            else:
+                short = max(t * _normal_mass(alpha, t) + _phi(t), 0.0)
+            return cap - self.sd_ * short / z
+        if math.isfinite(beta):
+            over = _normal_stop_loss(-beta, beta - t)
+        else:
+            over = max(_phi(t) - t * _normal_mass(t, beta), 0.0)
+        return self.mean() - self.sd_ * over / z
 
 
 class LogNormal(_Dist):
@@ -238,25 +436,46 @@ class LogNormal(_Dist):
         mu, sigma = self.log_params
         return stats.lognorm(s=sigma, scale=math.exp(mu))
 
-    def clipped_mean(self, low: float = -math.inf, high: float = math.inf) -> float:
-        if low > 0 or not math.isfinite(high):
-            return super().clipped_mean(low, high)
-        return lognormal_capped_mean(*self.log_params, cap=high)
+    def support(self) -> tuple[float, float]:
+        return 0.0, math.inf
+
+    def mean(self) -> float:
+        """E[X] = exp(mu + sigma^2 / 2) (inf past float64's range)."""
+        mu, sigma = self.log_params
+        return _exp(mu + 0.5 * sigma * sigma)
+
+    def _capped_mean_inside(self, cap: float) -> float:
+        return lognormal_capped_mean(*self.log_params, cap=cap)
 
 
-def lognormal_capped_mean(mu: float, sigma: float, cap: float) -> float:
+def _exp(x: float) -> float:
+    return math.exp(x) if x <= _LOG_MAX else math.inf
+
+
+def lognormal_capped_mean(mu: float, sigma: float, cap: float | None) -> float:
     """E[min(X, cap)] for log X ~ N(mu, sigma^2), in closed form::
 
         exp(mu + sigma^2 / 2) Phi((ln cap - mu - sigma^2) / sigma)
             + cap (1 - Phi((ln cap - mu) / sigma))
 
-    The first term is the mean of the draws below the budget, the second the
-    budget times the chance a call would have thought longer.
+    The first term is the mean of the draws below the cap, the second the cap
+    times the chance a draw exceeds it (for thinking tokens: the budget times
+    the chance a call would have thought longer); units those of X. Both terms
+    are non-negative, so nothing cancels. Where exp(mu + sigma^2 / 2) alone
+    would overflow, the first term is taken as exp(mu + sigma^2 / 2 + log Phi(.)).
+    ``cap`` None or +inf gives E[X]; a cap at or below 0 gives the cap.
     """
+    if cap is None or cap == math.inf:
+        return _exp(mu + 0.5 * sigma * sigma)
     if cap <= 0:
-        return 0.0
+        return float(cap)
     z = (math.log(cap) - mu) / sigma
-    return float(math.exp(mu + sigma**2 / 2) * special.ndtr(z - sigma) + cap * special.ndtr(-z))
+    log_scale = mu + 0.5 * sigma * sigma
+    if log_scale <= _LOG_MAX:
+        below = math.exp(log_scale) * float(special.ndtr(z - sigma))
+    else:
+        below = _exp(log_scale + float(special.log_ndtr(z - sigma)))
+    return float(below + cap * special.ndtr(-z))
 
 
 class Beta(_Dist):
@@ -284,6 +503,16 @@ class Beta(_Dist):
     def _standard_density(self) -> tuple[Any, float, float]:
         return _BetaDensity(*self._shapes()), 0.0, 1.0
 
+    def mean(self) -> float:
+        return self.mean_
+
+    def support(self) -> tuple[float, float]:
+        return 0.0, 1.0
+
+    def _capped_mean_inside(self, cap: float) -> float:
+        """E[min(X, c)] by the incomplete beta function (``_beta_capped_mean``)."""
+        return _beta_capped_mean(*self._shapes(), low=0.0, width=1.0, cap=cap)
+
 
 class Triangular(_Dist):
     dist: Literal["triangular"]
@@ -300,6 +529,33 @@ class Triangular(_Dist):
     def _frozen(self) -> Any:
         width = self.high - self.low
         return stats.triang((self.mode - self.low) / width, loc=self.low, scale=width)
+
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3.0
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def _capped_mean_inside(self, cap: float) -> float:
+        """E[min(X, c)] for X triangular on [a, h] with mode m, a < c < h, w = h - a.
+
+        The CDF is F(x) = (x - a)^2 / (w (m - a)) up to m and
+        1 - (h - x)^2 / (w (h - m)) beyond it, and E[min(X, c)] = c - integral of
+        F from a to c::
+
+            c - (c - a)^3 / (3 w (m - a))                          for c <= m
+            m - (m - a)^2 / (3 w) + (c - m) S / (3 w (h - m))       for c > m,
+            S = (h - m)^2 + (h - m)(h - c) + (h - c)^2,
+
+        the second from (h - m)^3 - (h - c)^3 = (c - m) S, so that a cap just
+        above a mode at a does not cancel. At c = h it is (a + m + h) / 3.
+        """
+        a, m, h = self.low, self.mode, self.high
+        w = h - a
+        if cap <= m:
+            return cap - (cap - a) ** 3 / (3.0 * w * (m - a))
+        s = (h - m) ** 2 + (h - m) * (h - cap) + (h - cap) ** 2
+        return m - (m - a) ** 2 / (3.0 * w) + (cap - m) * s / (3.0 * w * (h - m))
 
 
 class Pert(_Dist):
@@ -329,6 +585,17 @@ class Pert(_Dist):
     def _standard_density(self) -> tuple[Any, float, float]:
         return _BetaDensity(*self._shapes()), self.low, self.high - self.low
 
+    def mean(self) -> float:
+        a, b = self._shapes()
+        return self.low + (self.high - self.low) * a / (a + b)
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def _capped_mean_inside(self, cap: float) -> float:
+        """E[min(X, c)] by the incomplete beta function (``_beta_capped_mean``)."""
+        return _beta_capped_mean(*self._shapes(), low=self.low, width=self.high - self.low, cap=cap)
+
 
 class Gamma(_Dist):
     dist: Literal["gamma"]
@@ -343,6 +610,26 @@ class Gamma(_Dist):
         shape = (self.mean_ / self.sd_) ** 2
         return _GammaDensity(shape), 0.0, self.mean_ / shape
 
+    def mean(self) -> float:
+        return self.mean_
+
+    def support(self) -> tuple[float, float]:
+        return 0.0, math.inf
+
+    def _capped_mean_inside(self, cap: float) -> float:
+        """E[min(X, c)] for X ~ Gamma(shape k, scale theta), k = (mean/sd)^2,
+        theta = sd^2 / mean, in the units of X::
+
+            k theta P(k + 1, c / theta) + c Q(k, c / theta),
+
+        P and Q the regularised lower and upper incomplete gamma functions. The
+        first term is E[X; X < c] (x times the Gamma(k) density is k theta times
+        the Gamma(k + 1) density), the second c P(X > c); both non-negative.
+        """
+        k = (self.mean_ / self.sd_) ** 2
+        x = cap * self.mean_ / self.sd_**2
+        return float(self.mean_ * special.gammainc(k + 1.0, x) + cap * special.gammaincc(k, x))
+
 
 class Poisson(_Dist):
     dist: Literal["poisson"]
@@ -351,6 +638,29 @@ class Poisson(_Dist):
 
     def _frozen(self) -> Any:
         return stats.poisson(self.mean_)
+
+    def mean(self) -> float:
+        return self.mean_
+
+    def support(self) -> tuple[float, float]:
+        return 0.0, math.inf
+
+    def _capped_mean_inside(self, cap: float) -> float:
+        """E[min(X, c)] for X ~ Poisson(lam), c > 0 real, n = floor(c).
+
+        X <= n means X <= c and X >= n + 1 means X > c, so
+        E[min(X, c)] = E[X; X <= n] + c P(X >= n + 1); and k P(X = k) =
+        lam P(X = k - 1) gives E[X; X <= n] = lam P(X <= n - 1). In incomplete
+        gamma functions (P(X <= j) = Q(j + 1, lam))::
+
+            lam Q(n, lam) + c P(n + 1, lam)        (n >= 1)
+            c (1 - exp(-lam))                       (n = 0)
+        """
+        lam = self.mean_
+        n = math.floor(cap)
+        if n == 0:
+            return -cap * math.expm1(-lam)
+        return float(lam * special.gammaincc(n, lam) + cap * special.gammainc(n + 1.0, lam))
 
 
 class NegativeBinomial(_Dist):
@@ -364,6 +674,72 @@ class NegativeBinomial(_Dist):
     def _frozen(self) -> Any:
         r = self.dispersion
         return stats.nbinom(r, r / (r + self.mean_))
+
+    def mean(self) -> float:
+        return self.mean_
+
+    def support(self) -> tuple[float, float]:
+        return 0.0, math.inf
+
+    def _capped_mean_inside(self, cap: float) -> float:
+        """E[min(X, c)] for X ~ NB(r, p), p = r / (r + mean), c > 0 real, n = floor(c).
+
+        As for the Poisson, E[min(X, c)] = E[X; X <= n] + c P(X >= n + 1). Here
+        k P_r(X = k) = mean P_{r+1}(X = k - 1) (the NB with r + 1 and the same p),
+        and P_r(X <= j) = I_p(r, j + 1), I the regularised incomplete beta::
+
+            mean I_p(r + 1, n) + c (1 - I_p(r, n + 1))     (n >= 1)
+            c (1 - p^r)                                     (n = 0)
+
+        I_p(a, b) is taken as 1 - I_{1-p}(b, a) when p > 1/2, so that p near 1
+        (a nearly Poisson NB) keeps its precision through 1 - p = mean / (r + mean).
+
+        SciPy's incomplete beta loses up to ~1e-9 for a large r (1e5 to 1e9) with a
+        small mean; there (r >= 1e4 and a short bulk) the pmf table is summed
+        instead (``_capped_mean_by_table``).
+        """
+        r, mu = self.dispersion, self.mean_
+        n = math.floor(cap)
+        if n == 0:
+            return -cap * math.expm1(-r * math.log1p(mu / r))
+        if r >= _NB_TABLE_MIN_DISPERSION:
+            top = self._table_top()
+            if top <= _NB_TABLE_MAX:
+                return self._capped_mean_by_table(cap, top)
+        p, q = r / (r + mu), mu / (r + mu)
+
+        def below(a: float, b: float) -> float:  # I_p(a, b)
+            return special.betainc(a, b, p) if p <= 0.5 else special.betaincc(b, a, q)
+
+        def above(a: float, b: float) -> float:  # 1 - I_p(a, b)
+            return special.betaincc(a, b, p) if p <= 0.5 else special.betainc(b, a, q)
+
+        return float(mu * below(r + 1.0, n) + cap * above(r, n + 1.0))
+
+    def _table_top(self) -> int:
+        """A count past which the mass is below 1e-17: mean + 40 sd + 40 (for r >= 1e4,
+        whose tails are near-Poisson)."""
+        mu, r = self.mean_, self.dispersion
+        return math.ceil(mu + 40.0 * math.sqrt(mu + mu * mu / r) + 40.0)
+
+    def _capped_mean_by_table(self, cap: float, top: int) -> float:
+        """E[min(X, c)] = sum_k min(k, c) P(X = k) over k = 0..top.
+
+        The weights come from the ratio P(X = k) / P(X = k - 1) =
+        (k - 1 + r) q / k = (mean / k) (1 + (k - 1 - mean) / (r + mean)), summed
+        in logs and normalised, so neither P(X = 0) underflowing nor the rounding
+        of p matters; the part above c is summed on its own (no 1 - cdf).
+        """
+        mu, r = self.mean_, self.dispersion
+        k = np.arange(1, top + 1, dtype=np.float64)
+        log_ratio = np.log(mu / k) + np.log1p((k - 1.0 - mu) / (r + mu))
+        log_w = np.concatenate(([0.0], np.cumsum(log_ratio)))
+        w = np.exp(log_w - log_w.max())
+        n = min(math.floor(cap), top)
+        counts = np.arange(top + 1, dtype=np.float64)
+        below = float(np.sum(counts[: n + 1] * w[: n + 1]))
+        above = float(np.sum(w[n + 1 :]))
+        return (below + cap * above) / float(np.sum(w))
 
 
 class Empirical(_Dist):
@@ -386,8 +762,9 @@ class Empirical(_Dist):
     def support(self) -> tuple[float, float]:
         return float(min(self.values)), float(max(self.values))
 
-    def clipped_mean(self, low: float = -math.inf, high: float = math.inf) -> float:
-        return float(np.mean(np.clip(self.values, low, high)))
+    def _capped_mean_inside(self, cap: float) -> float:
+        """E[min(X, c)]: the average of min(value, c) over the listed values."""
+        return math.fsum(min(v, cap) for v in self.values) / len(self.values)
 
     def _clipped_pmf_values(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
         v = np.clip(np.asarray(self.values, dtype=np.float64), low, high)

@@ -124,12 +124,24 @@ class Reasoning(_Section):
     budget: float | None = Field(default=None, ge=0)
 
     def thinking_per_reasoning_call(self) -> float:
-        """E[min(X, budget)]: mean thinking tokens of one reasoning call."""
-        cap = math.inf if self.budget is None else self.budget
-        return self.thinking_tokens.clipped_mean(0.0, cap)
+        """Mean thinking tokens of one reasoning call: E[min(X, budget)], in tokens.
+
+        X is ``thinking_tokens`` (non-negative), the tokens a call would think
+        without a budget; a call stops at ``budget``. No budget gives E[X], a
+        budget of 0 gives 0. Exact, by each family's closed form
+        (``capped_mean``).
+        """
+        return self.thinking_tokens.capped_mean(self.budget)
 
 
 class Agents(_Section):
+    """Calls to the model per request.
+
+    A request makes at least one call: a fixed ``calls_per_request`` below 1 is
+    refused. A count distribution with mass at 0 (a Poisson, say) is accepted,
+    and each of its draws is held to 1..``max_calls``, so a 0 counts as one call.
+    """
+
     calls_per_request: NonNegative = Field(default_factory=lambda: Fixed(value=1.0))
     max_calls: int = Field(default=1000, ge=1)
     context_growth_per_call: NonNegative = Field(default_factory=lambda: Fixed(value=0.0))
@@ -137,6 +149,10 @@ class Agents(_Section):
     @field_validator("calls_per_request")
     @classmethod
     def _integer_calls(cls, dist):
+        if isinstance(dist, Fixed) and dist.value < 1:
+            raise ValueError(
+                f"must be at least 1 (a request makes at least one call), got {dist.value:g}"
+            )
         if isinstance(dist, Fixed) and dist.value != int(dist.value):
             raise ValueError(f"a call count must be a whole number, got {dist.value}")
         if not (dist.discrete or isinstance(dist, Fixed) or dist.dist == "empirical"):
