@@ -12,7 +12,6 @@ import array_api_strict as xps
 import numpy as np
 import pytest
 
-from jevons.engine.calendar import unserved_share
 from jevons.engine.loading import load_scenario
 from jevons.engine.plan import build_plan
 from jevons.engine.run import run_scenario
@@ -96,21 +95,6 @@ def test_poisson_counts_on_standard_arrays_equal_numpy():
     expected = layers.poisson_counts(means, u)
     counts = layers.poisson_counts(on_device(means), on_device(u))
     np.testing.assert_array_equal(to_numpy(counts), expected)
-
-
-@pytest.mark.parametrize("name", ["enterprise-rag", "hourly", "weekly"])
-def test_unserved_share_equals_the_numpy_interp_version(name):
-    calendar = build_plan(scenarios()[name]).calendar
-    ratios = np.concatenate([[0.0, 1e-300], np.geomspace(0.01, 100.0, 997), [np.inf]])
-    for t in range(0, calendar.steps, max(1, calendar.steps // 20)):
-        m = int(calendar.excess_count[t])
-        knots, excess = calendar.excess_knots[t, :m], calendar.excess_values[t, :m]
-        with np.errstate(divide="ignore"):
-            near_knots = np.concatenate([ratios, 1.0 / knots])  # 1 / ratio lands on or by a knot
-        expected = unserved_share(near_knots, knots, excess)
-        np.testing.assert_array_equal(layers.unserved_share(near_knots, knots, excess), expected)
-        on = layers.unserved_share(on_device(near_knots), on_device(knots), on_device(excess))
-        np.testing.assert_array_equal(to_numpy(on), expected)
 
 
 @pytest.mark.parametrize(
