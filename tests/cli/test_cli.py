@@ -272,3 +272,36 @@ def test_unknown_output_format_is_refused_before_simulating(tmp_path):
     result = runner.invoke(app, ["run", str(scenario), "-o", str(tmp_path / "out.csv")])
     assert result.exit_code == 2
     assert "use .nc (NetCDF) or .zarr (Zarr)" in result.output
+
+
+def test_rewriting_a_zarr_store_replaces_it_completely(tmp_path):
+    scenario = write(tmp_path, GOOD)
+    out = tmp_path / "out.zarr"
+    first = ["run", str(scenario), "-o", str(out), "-n", "30", "--seed", "1", "-q"]
+    result = runner.invoke(app, [*first, "--keep-trajectories"])
+    assert result.exit_code == 0, result.output
+    with xr.open_zarr(out) as ds:
+        assert ds.attrs["seed"] == "1" and ds.sizes["trajectory"] == 30
+        assert "drawn_users_initial" in ds
+
+    result = runner.invoke(app, ["run", str(scenario), "-o", str(out), "-n", "20", "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    fresh = tmp_path / "fresh.zarr"  # the same run, written where nothing was before
+    result = runner.invoke(app, ["run", str(scenario), "-o", str(fresh), "-n", "20", "--seed", "2"])
+    assert result.exit_code == 0, result.output
+
+    with xr.open_zarr(out) as ds, xr.open_zarr(fresh) as expected:
+        assert ds.attrs["seed"] == "2"
+        assert ds.attrs["trajectories"] == 20
+        assert "trajectory" not in ds.dims
+        assert not [name for name in ds.variables if "trajectory" in str(name)]
+        assert set(ds.variables) == set(expected.variables)
+        for name in expected.data_vars:
+            np.testing.assert_array_equal(ds[name].values, expected[name].values, err_msg=name)
+        arrays = set(ds.variables)
+    # no array of the first run is left in the store's folder, listed or not
+    on_disk = {p.name for p in out.iterdir() if p.is_dir()}
+    assert on_disk == arrays
+    assert on_disk == {p.name for p in fresh.iterdir() if p.is_dir()}
+    # and nothing beside it: no temporary store, no renamed-aside old one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.zarr", "out.zarr", "scenario.toml"]
