@@ -1,0 +1,618 @@
+"""Everything only a GPU can show, in one run and one JSON file.
+
+On a fresh GPU machine (one H100/H200: under 8 minutes), from the repository root:
+
+    pip install -e '.[cuda12,test]'
+    python benchmarks/gpu_check.py OUT
+
+It runs four parts, each timed and recorded on its own (a part that fails is
+recorded with its error, and the next part still runs):
+
+1. ``gpu_tests``: the ``gpu``-marked tests (``pytest -m gpu``, in a subprocess);
+2. ``cuda_vs_numpy``: the ``cuda`` backend against the NumPy reference on every
+   shipped scenario (``scenarios/*.toml``) at 1e5 trajectories, exact
+   percentiles: the largest relative disagreement over every output variable
+   (per-step quantiles and means, horizon totals), against a tolerance of 1e-9;
+3. ``throughput``: ``benchmarks/throughput.py`` rows for ``cuda``,
+   ``cupy-array`` and the Philox floor on the GPU;
+4. ``sketch``: one sketched 1e7 x 365 run on the ``cuda`` backend.
+
+It writes ``OUT/gpu-check.json`` (device, versions, sizes, times, ratios,
+disagreements; rewritten, atomically, after every part) and exits non-zero if
+any part failed.
+
+``--toy`` (or ``NUMBA_ENABLE_CUDASIM=1`` in the environment) runs the same parts
+on Numba's CUDA simulator at toy sizes, and only collects the ``gpu`` tests,
+so that the script is exercised without a GPU (``tests/test_gpu_check.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.metadata
+import importlib.util
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import traceback
+from pathlib import Path
+
+import numpy as np  # importing numba waits until NUMBA_ENABLE_CUDASIM is settled
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+RESULT_NAME = "gpu-check.json"
+TOLERANCE = 1e-9  # relative, float64: the cuda backend must equal the reference to rounding
+TIME_BUDGET_S = 450.0  # throughput rows predicted past this (since the start) are skipped
+ROW_LIMIT_S = 60.0  # ... as is any one row predicted to take longer
+SKETCH_RESERVE_S = 90.0  # time kept back for the sketched run that comes last
+
+# Sizes: (steps, trajectories). Steps of 365 and 8,760 are throughput.py's daily
+# and hourly horizons.
+FULL = {
+    "compare_trajectories": 100_000,
+    "compare_steps": "the scenario's own",
+    "throughput": [(365, 100_000), (365, 1_000_000), (8760, 100_000)],
+    "sketch": (365, 10_000_000),
+    "sketch_scenario": "chat-assistant",
+}
+# The simulator runs each GPU thread as a Python thread: a handful of trajectories
+# and one or two steps already take seconds.
+TOY = {
+    "compare_trajectories": 16,
+    "compare_steps": 1,
+    "quantiles": [0.05, 0.5, 0.95],
+    "throughput": [(1, 16)],
+    "philox": [(2, 32)],
+    "sketch": (2, 32),
+    "sketch_scenario": "chat-assistant",
+}
+
+
+def say(message: str) -> None:
+    print(f"[gpu-check] {message}", flush=True)
+
+
+def jsonable(value):
+    """Plain JSON values: NumPy scalars unwrapped, non-finite floats as strings."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def write_json_atomically(path: Path, data: dict) -> None:
+    text = json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n"
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(temp, 0o644)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def error_record(exc: BaseException) -> dict:
+    return {
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": "".join(traceback.format_exception(exc))[-3000:],
+    }
+
+
+def run_part(report: dict, name: str, part, *args) -> None:
+    """Run one part; record its result, status and time, or its error."""
+    say(f"{name}: start")
+    started = time.perf_counter()
+    try:
+        result = part(*args)
+    except Exception as exc:
+        result = {"status": "failed", **error_record(exc)}
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    report[name] = result
+    say(f"{name}: {result['status']} in {result['seconds']:.1f} s")
+    if result["status"] == "failed" and "error" in result:
+        say(f"{name}: {one_line(result['error'])}")
+
+
+# --- the machine ---------------------------------------------------------------
+
+
+def package_version(*names: str) -> str | None:
+    for name in names:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def versions() -> dict:
+    info = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_cores": os.cpu_count(),
+        "jevons": package_version("jevons"),
+        "numpy": package_version("numpy"),
+        "numba": package_version("numba"),
+        "numba_cuda": package_version("numba-cuda"),
+        "cupy": package_version("cupy-cuda12x", "cupy-cuda13x", "cupy"),
+        "pytest": package_version("pytest"),
+    }
+    try:
+        git = ["git", "-C", str(ROOT), "rev-parse", "HEAD"]
+        info["jevons_commit"] = subprocess.run(
+            git, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+    except Exception:
+        info["jevons_commit"] = None
+    return info
+
+
+def try_value(function):
+    try:
+        return function()
+    except Exception as exc:
+        return f"unavailable ({type(exc).__name__}: {exc})"
+
+
+def device_info(simulator: bool) -> dict:
+    """The GPU, its compute capability, driver and runtime versions, where available."""
+    from numba import cuda
+
+    from jevons.kernels.cuda import device_name, gpu_available
+
+    info: dict = {"simulator": simulator, "available": gpu_available()}
+    if not info["available"]:
+        info["name"] = None
+        return info
+    info["name"] = try_value(device_name)
+    if simulator:
+        return info
+    info["compute_capability"] = try_value(
+        lambda: ".".join(map(str, cuda.get_current_device().compute_capability))
+    )
+    info["memory_total_gib"] = try_value(
+        lambda: round(cuda.current_context().get_memory_info()[1] / 2**30, 1)
+    )
+    info["driver_cuda_version"] = try_value(
+        lambda: ".".join(map(str, cuda.cudadrv.driver.driver.get_version()))
+    )
+    info["runtime_cuda_version"] = try_value(
+        lambda: ".".join(map(str, cuda.cudadrv.runtime.runtime.get_version()))
+    )
+    if shutil.which("nvidia-smi"):
+        query = ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv"]
+        info["nvidia_smi"] = try_value(
+            lambda: subprocess.run(query, capture_output=True, text=True, timeout=30).stdout.strip()
+        )
+    try:
+        import cupy
+
+        info["cupy_runtime_version"] = try_value(cupy.cuda.runtime.runtimeGetVersion)
+    except ImportError:
+        pass
+    return info
+
+
+# --- part 1: the gpu-marked tests ------------------------------------------------
+
+COUNT = re.compile(r"(\d+) (passed|failed|skipped|deselected|errors?|xfailed|xpassed)")
+
+
+def gpu_tests(toy: bool) -> dict:
+    """``pytest -m gpu``; with ``toy``, only collected (they need a real GPU to run)."""
+    command = [sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider"]
+    if toy:
+        command.append("--collect-only")
+    timeout = 120 if toy else 300
+    try:
+        done = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=os.environ
+        )
+        output, returncode = done.stdout + done.stderr, done.returncode
+    except subprocess.TimeoutExpired as exc:
+        output = "".join(
+            part.decode(errors="replace") if isinstance(part, bytes) else (part or "")
+            for part in (exc.stdout, exc.stderr)
+        )
+        output += f"\n(killed after {timeout} s)"
+        returncode = None
+    lines = [line for line in output.splitlines() if line.strip()]
+    summary = next((line for line in reversed(lines) if COUNT.search(line)), "")
+    counts = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0, "deselected": 0}
+    for number, word in COUNT.findall(summary):
+        counts["errors" if word.startswith("error") else word] = int(number)
+    result: dict = {
+        "command": " ".join(["python", *command[1:]]),
+        "returncode": returncode,
+        **counts,
+        "output_tail": output[-4000:],
+    }
+    if toy:
+        result["collected"] = [line for line in lines if "::" in line]
+        ok = returncode == 0 and len(result["collected"]) > 0
+    else:
+        ok = returncode == 0 and counts["failed"] == 0 and counts["errors"] == 0
+        if ok and counts["passed"] == 0:
+            ok = False
+            result["error"] = "no gpu test ran (all skipped: is nvidia-smi on PATH?)"
+    result["status"] = "passed" if ok else "failed"
+    return result
+
+
+# --- part 2: cuda against the NumPy reference ------------------------------------
+
+
+def load_for_check(path: Path, toy: bool, steps: int | None = None):
+    """A shipped scenario; at toy sizes cut to a few steps (surges outside dropped)."""
+    from jevons.engine.loading import scenario_from_dict
+
+    data = tomllib.loads(path.read_text())
+    if toy:
+        data["horizon"]["steps"] = steps or TOY["compare_steps"]
+        data.get("variability", {}).pop("surges", None)
+        data.setdefault("simulation", {})["quantiles"] = TOY["quantiles"]
+    return scenario_from_dict(data, str(path))
+
+
+def variable_kind(dims: tuple[str, ...]) -> str:
+    if "time" not in dims:
+        return "horizon"
+    return "step_quantiles" if "quantile" in dims else "step_means"
+
+
+def relative_difference(reference, candidate):
+    """|candidate - reference| / |reference|, elementwise; 0 where the two are equal
+    (NaN where both are NaN), infinite where only one is NaN or the reference is 0."""
+    a = np.asarray(reference, dtype=np.float64)
+    b = np.asarray(candidate, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.abs(b - a) / np.abs(a)
+    rel = np.where(np.isnan(rel) | (a == 0), np.inf, rel)
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    return np.where(same, 0.0, rel)
+
+
+def label(value) -> str:
+    """A coordinate value as text: times to the minute, the rest as they print."""
+    if isinstance(value, np.datetime64):
+        return str(np.datetime_as_string(value, unit="m"))
+    return str(value)
+
+
+def disagreement(reference, candidate) -> dict:
+    """The largest relative disagreement between two result datasets, and where."""
+    missing = sorted(set(reference.data_vars) ^ set(candidate.data_vars))
+    per_variable: dict[str, float] = {}
+    by_kind: dict[str, float] = {}
+    worst: dict = {"relative": -1.0}
+    values = 0
+    for name in reference.data_vars:
+        if name not in candidate.data_vars:
+            continue
+        a = reference[name]
+        b = candidate[name].transpose(*a.dims)
+        rel = relative_difference(a.values, b.values)
+        values += rel.size
+        largest = float(rel.max()) if rel.size else 0.0
+        per_variable[name] = largest
+        kind = variable_kind(a.dims)
+        by_kind[kind] = max(by_kind.get(kind, 0.0), largest)
+        if rel.size and largest > worst["relative"]:
+            index = np.unravel_index(int(np.argmax(rel)), rel.shape)
+            worst = {
+                "relative": largest,
+                "variable": name,
+                "at": {dim: label(a[dim].values[i]) for dim, i in zip(a.dims, index, strict=True)},
+                "numpy": float(a.values[index]),
+                "cuda": float(b.values[index]),
+            }
+    return {
+        "variables": len(per_variable),
+        "values": values,
+        "missing_variables": missing,
+        "max_relative": max(worst["relative"], 0.0),
+        "worst": worst if worst["relative"] >= 0 else None,
+        "max_relative_by_kind": by_kind,
+        "max_relative_by_variable": per_variable,
+    }
+
+
+def check_scenario(path: Path, toy: bool, n: int) -> dict:
+    from jevons.engine.run import run_scenario
+
+    scenario = load_for_check(path, toy)
+    started = time.perf_counter()
+    reference = run_scenario(scenario, trajectories=n, backend="numpy", summary="exact")
+    numpy_s = time.perf_counter() - started
+    started = time.perf_counter()
+    candidate = run_scenario(scenario, trajectories=n, backend="cuda", summary="exact")
+    cuda_s = time.perf_counter() - started
+    found = disagreement(reference, candidate)
+    ok = (
+        candidate.attrs["backend"] == "cuda"
+        and not found["missing_variables"]
+        and math.isfinite(found["max_relative"])
+        and found["max_relative"] <= TOLERANCE
+    )
+    return {
+        "status": "passed" if ok else "failed",
+        "trajectories": n,
+        "steps": int(candidate.attrs["steps"]),
+        "quantiles": [float(q) for q in reference["quantile"].values],
+        "numpy_s": round(numpy_s, 3),
+        "cuda_s": round(cuda_s, 3),
+        "cuda_speedup": round(numpy_s / cuda_s, 2) if cuda_s > 0 else None,
+        **found,
+    }
+
+
+def cuda_vs_numpy(toy: bool) -> dict:
+    from jevons.engine.run import run_scenario
+
+    n = TOY["compare_trajectories"] if toy else FULL["compare_trajectories"]
+    result: dict = {"tolerance_relative": TOLERANCE, "trajectories": n, "scenarios": {}}
+    if not toy:  # compile once, so that no scenario's time carries it
+        started = time.perf_counter()
+        run_scenario(load_for_check(SCENARIOS / "seed-table.toml", False), trajectories=1000,
+                     backend="cuda", summary="exact")  # fmt: skip
+        result["compile_s"] = round(time.perf_counter() - started, 3)
+        say(f"cuda_vs_numpy: compiled in {result['compile_s']:.1f} s")
+    for path in sorted(SCENARIOS.glob("*.toml")):
+        try:
+            row = check_scenario(path, toy, n)
+            worst = row["worst"] or {}
+            say(
+                f"cuda_vs_numpy: {path.stem}: {row['status']}, largest relative disagreement"
+                f" {row['max_relative']:.3g} ({worst.get('variable')} at {worst.get('at')});"
+                f" numpy {row['numpy_s']:.2f} s, cuda {row['cuda_s']:.2f} s"
+            )
+        except Exception as exc:
+            row = {"status": "failed", **error_record(exc)}
+            say(f"cuda_vs_numpy: {path.stem}: failed: {one_line(row['error'])}")
+        result["scenarios"][path.stem] = row
+    rows = result["scenarios"].values()
+    result["max_relative"] = max((r.get("max_relative", math.inf) for r in rows), default=0.0)
+    result["status"] = "passed" if rows and all(r["status"] == "passed" for r in rows) else "failed"
+    return result
+
+
+# --- part 3: throughput rows -----------------------------------------------------
+
+
+PHILOX_ON_SIMULATOR = (
+    "skipped: the Philox floor kernel does not run on the CUDA simulator (see error);"
+    " a GPU run measures it"
+)
+
+
+def cupy_note(throughput) -> str | None:
+    if importlib.util.find_spec("cupy") is None:
+        return "skipped: cupy not installed"
+    if throughput.cupy_or_none() is None:
+        return "skipped: cupy sees no GPU"
+    return None
+
+
+def throughput_rows(toy: bool, simulator: bool, started_at: float) -> dict:
+    from benchmarks import throughput as tp
+
+    scenario_path = SCENARIOS / "chat-assistant.toml"
+    result: dict = {"scenario": scenario_path.stem, "rows": []}
+    if not toy:
+        result["timing"] = "one timed run after a warm-up run (compile excluded)"
+    rows = result["rows"]
+    failed = False
+    for kind in ("cuda", "cupy-array", "philox-cuda"):
+        note = cupy_note(tp) if kind == "cupy-array" else None
+        if note is not None:
+            rows.append({"backend": kind, "status": "skipped", "note": note})
+            say(f"throughput: {kind}: {note}")
+            continue
+        if toy:
+            plan = TOY["philox" if kind.startswith("philox") else "throughput"]
+        else:
+            plan = FULL["throughput"]
+        rates: list[float] = []
+        try:
+            if not toy and not kind.startswith("philox"):
+                tp.time_backend(kind, tp.scenario_with_steps(scenario_path, 3), 1000)
+        except Exception as exc:
+            failed = True
+            rows.append({"backend": kind, "status": "failed", "stage": "warm-up",
+                         **error_record(exc)})  # fmt: skip
+            say(f"throughput: {kind}: warm-up failed: {one_line(str(exc))}")
+            continue
+        for steps, n in plan:
+            row: dict = {"backend": kind, "steps": steps, "trajectories": n}
+            predicted = n * steps / min(rates) if rates else 0.0
+            left = TIME_BUDGET_S - SKETCH_RESERVE_S - (time.perf_counter() - started_at)
+            if not toy and (predicted > ROW_LIMIT_S or predicted > left):
+                row.update(status="skipped", note=f"skipped: predicted {predicted:.0f} s")
+                rows.append(row)
+                say(f"throughput: {kind} {n:,} x {steps}: {row['note']}")
+                continue
+            try:
+                if toy:
+                    scenario = load_for_check(scenario_path, True, steps)
+                    seconds = toy_time(tp, kind, scenario, n, steps)
+                else:
+                    scenario = tp.scenario_with_steps(scenario_path, steps)
+                    seconds = tp.measure(kind, scenario, n, steps, 1)
+            except Exception as exc:
+                if simulator and kind.startswith("philox"):
+                    row.update(status="skipped", note=PHILOX_ON_SIMULATOR,
+                               **error_record(exc))  # fmt: skip
+                else:
+                    failed = True
+                    row.update(status="failed", **error_record(exc))
+                rows.append(row)
+                say(
+                    f"throughput: {kind} {n:,} x {steps}: {row['status']}: {one_line(row['error'])}"
+                )
+                continue
+            rate = n * steps / seconds
+            rates.append(rate)
+            row.update(status="measured", seconds=round(seconds, 4),
+                       trajectory_steps_per_s=float(f"{rate:.4g}"))  # fmt: skip
+            rows.append(row)
+            say(f"throughput: {kind} {n:,} x {steps}: {seconds:.3f} s, {rate:.3g} traj-steps/s")
+    result["ratios"] = throughput_ratios(rows)
+    result["status"] = "failed" if failed else "passed"
+    return result
+
+
+def toy_time(throughput, kind: str, scenario, n: int, steps: int) -> float:
+    """One run with no warm-up: the simulator compiles nothing."""
+    started = time.perf_counter()
+    if kind.startswith("philox"):
+        throughput.time_philox(kind, n, steps)
+    else:
+        throughput.time_backend(kind, scenario, n)
+    return time.perf_counter() - started
+
+
+def throughput_ratios(rows: list[dict]) -> list[dict]:
+    """Per size measured on the cuda backend: how it compares with the other rows."""
+    seconds = {(r["backend"], r["steps"], r["trajectories"]): r["seconds"]
+               for r in rows if r.get("status") == "measured"}  # fmt: skip
+    ratios = []
+    for (backend, steps, n), cuda_s in seconds.items():
+        if backend != "cuda":
+            continue
+        entry: dict = {"steps": steps, "trajectories": n}
+        if ("cupy-array", steps, n) in seconds:
+            entry["cupy_array_over_cuda"] = round(seconds["cupy-array", steps, n] / cuda_s, 2)
+        if ("philox-cuda", steps, n) in seconds:
+            entry["cuda_over_philox_floor"] = round(cuda_s / seconds["philox-cuda", steps, n], 1)
+        ratios.append(entry)
+    return ratios
+
+
+# --- part 4: one large sketched run ----------------------------------------------
+
+
+def sketch_run(toy: bool) -> dict:
+    from jevons.engine.run import run_scenario
+
+    sizes = TOY if toy else FULL
+    steps, n = sizes["sketch"]
+    path = SCENARIOS / f"{sizes['sketch_scenario']}.toml"
+    scenario = load_for_check(path, True, steps) if toy else load_for_check(path, False)
+    started = time.perf_counter()
+    ds = run_scenario(scenario, trajectories=n, backend="cuda", summary="sketch")
+    wall = time.perf_counter() - started
+    total = ds["total_tokens"]
+    headline = {f"P{round(100 * float(q)):g}": float(total.sel(quantile=q))
+                for q in total["quantile"].values}  # fmt: skip
+    ok = (
+        ds.attrs["backend"] == "cuda"
+        and ds.attrs["summary"] == "sketch"
+        and int(ds.attrs["steps"]) == steps
+        and all(np.isfinite(v) and v > 0 for v in headline.values())
+    )
+    return {
+        "status": "passed" if ok else "failed",
+        "scenario": path.stem,
+        "trajectories": n,
+        "steps": int(ds.attrs["steps"]),
+        "summary": ds.attrs["summary"],
+        "backend": ds.attrs["backend"],
+        "relative_accuracy": ds.attrs.get("relative_accuracy"),
+        "wall_s": round(wall, 3),
+        "trajectory_steps_per_s": float(f"{n * steps / wall:.4g}"),
+        "total_tokens": headline,
+    }
+
+
+# --- main ------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("outdir", type=Path, help=f"folder for {RESULT_NAME} (made if missing)")
+    parser.add_argument(
+        "--toy", action="store_true", help="toy sizes on Numba's CUDA simulator (no GPU needed)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started_at = time.perf_counter()
+    if args.toy:  # before anything imports numba
+        os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+    simulator = os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+    toy = args.toy or simulator  # nothing runs at full size on the simulator
+    sys.path.insert(0, str(ROOT))
+
+    args.outdir.mkdir(parents=True, exist_ok=True)
+    path = args.outdir / RESULT_NAME
+    sizes = TOY if toy else FULL
+    report: dict = {
+        "mode": "toy (CUDA simulator)" if toy else "gpu",
+        "command": " ".join(["python", *sys.argv]),
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "complete": False,
+        "versions": versions(),
+        "sizes": {key: value for key, value in sizes.items()},
+    }
+    say(f"mode: {report['mode']}; writing {path}")
+    try:
+        report["device"] = device_info(simulator)
+    except Exception as exc:
+        report["device"] = {"available": False, **error_record(exc)}
+    say(f"device: {report['device'].get('name')}")
+    if not report["device"].get("available"):
+        say("no GPU found: the cuda parts will fail (--toy checks the script on the simulator)")
+    write_json_atomically(path, report)
+
+    parts = [
+        ("gpu_tests", gpu_tests, toy),
+        ("cuda_vs_numpy", cuda_vs_numpy, toy),
+        ("throughput", throughput_rows, toy, simulator, started_at),
+        ("sketch", sketch_run, toy),
+    ]
+    for name, part, *part_args in parts:
+        run_part(report, name, part, *part_args)
+        write_json_atomically(path, report)
+
+    failed = [name for name, *_ in parts if report[name]["status"] != "passed"]
+    report.update(
+        complete=True,
+        failed_parts=failed,
+        ok=not failed,
+        wall_s=round(time.perf_counter() - started_at, 3),
+    )
+    write_json_atomically(path, report)
+    say(f"{'all parts passed' if not failed else 'FAILED: ' + ', '.join(failed)};"
+        f" {report['wall_s']:.0f} s; wrote {path}")  # fmt: skip
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
