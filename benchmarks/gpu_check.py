@@ -402,12 +402,6 @@ def cuda_vs_numpy(toy: bool) -> dict:
 # --- part 3: throughput rows -----------------------------------------------------
 
 
-PHILOX_ON_SIMULATOR = (
-    "skipped: the Philox floor kernel does not run on the CUDA simulator (see error);"
-    " a GPU run measures it"
-)
-
-
 def cupy_note(throughput) -> str | None:
     if importlib.util.find_spec("cupy") is None:
         return "skipped: cupy not installed"
@@ -416,7 +410,7 @@ def cupy_note(throughput) -> str | None:
     return None
 
 
-def throughput_rows(toy: bool, simulator: bool, started_at: float) -> dict:
+def throughput_rows(toy: bool, started_at: float) -> dict:
     from benchmarks import throughput as tp
 
     scenario_path = SCENARIOS / "chat-assistant.toml"
@@ -462,12 +456,8 @@ def throughput_rows(toy: bool, simulator: bool, started_at: float) -> dict:
                     scenario = tp.scenario_with_steps(scenario_path, steps)
                     seconds = tp.measure(kind, scenario, n, steps, 1)
             except Exception as exc:
-                if simulator and kind.startswith("philox"):
-                    row.update(status="skipped", note=PHILOX_ON_SIMULATOR,
-                               **error_record(exc))  # fmt: skip
-                else:
-                    failed = True
-                    row.update(status="failed", **error_record(exc))
+                failed = True
+                row.update(status="failed", **error_record(exc))
                 rows.append(row)
                 say(
                     f"throughput: {kind} {n:,} x {steps}: {row['status']}: {one_line(row['error'])}"
@@ -594,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = [
         ("gpu_tests", gpu_tests, toy),
         ("cuda_vs_numpy", cuda_vs_numpy, toy),
-        ("throughput", throughput_rows, toy, simulator, started_at),
+        ("throughput", throughput_rows, toy, started_at),
         ("sketch", sketch_run, toy),
     ]
     for name, part, *part_args in parts:

@@ -23,20 +23,27 @@ def philox_floor_cpu(n, steps, k0, k1, out):
         out[i] = acc
 
 
+cuda = None  # numba.cuda, imported on demand: the CUDA packages are optional
+_device_step_words = None
+
+
+def _philox_floor_cuda(n, steps, k0, k1, out):
+    # Module level, naming `cuda` as a global, so that the CUDA simulator can swap in
+    # its own module (it cannot reach a closure's).
+    i = cuda.grid(1)
+    if i < n:
+        acc = np.uint64(0)
+        for t in range(steps):
+            w0, w1, w2, w3 = _device_step_words(i, t, k0, k1)
+            acc ^= w0 ^ w1 ^ w2 ^ w3
+        out[i] = acc
+
+
 def philox_floor_cuda_kernel():
-    """The same loop as a CUDA kernel (built on demand: importing numba.cuda is optional)."""
-    from numba import cuda
+    """The same loop as a CUDA kernel, built on demand."""
+    global cuda, _device_step_words
+    from numba import cuda as numba_cuda
 
-    words = cuda.jit(device=True)(step_words.py_func)
-
-    @cuda.jit
-    def kernel(n, steps, k0, k1, out):
-        i = cuda.grid(1)
-        if i < n:
-            acc = np.uint64(0)
-            for t in range(steps):
-                w0, w1, w2, w3 = words(i, t, k0, k1)
-                acc ^= w0 ^ w1 ^ w2 ^ w3
-            out[i] = acc
-
-    return kernel
+    cuda = numba_cuda
+    _device_step_words = numba_cuda.jit(device=True)(step_words.py_func)
+    return numba_cuda.jit(_philox_floor_cuda)

@@ -749,7 +749,8 @@ class Empirical(_Dist):
     values: list[float] = Field(min_length=1)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        v = np.asarray(self.values, dtype=np.float64)
+        # sorted: a quantile function, whatever order the values are listed in
+        v = np.sort(np.asarray(self.values, dtype=np.float64))
         index = np.minimum((np.asarray(u) * len(v)).astype(np.int64), len(v) - 1)
         return v[index]
 

@@ -143,13 +143,6 @@ def test_golden_draws_do_not_depend_on_how_many_trajectories_run(hand_dict):
     np.testing.assert_allclose(draws(hand_dict, spec, n=1000)[:5], expected, rtol=1e-10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: Empirical.ppf indexes the values in the order listed, so with"
-    " unsorted values a draw is not the quantile function of u (README: 'Every draw is the"
-    " distribution's quantile function applied to one Philox uniform'), and reordering the"
-    " list changes every trajectory's draw",
-)
 def test_empirical_draws_do_not_depend_on_the_order_values_are_listed(hand_dict):
     _, _, expected = GOLDEN["empirical"]
     shuffled = {"dist": "empirical", "values": [0.07, -0.02, 0.03, 0.0, 0.01]}

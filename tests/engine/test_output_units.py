@@ -26,6 +26,7 @@ EXPECTED_UNITS = {
     "utilization": "1",
     "unserved_tokens": "tokens",
     "shortfall_probability": "1",
+    "target_breach_probability": "1",
     "total_requests": "requests",
     "total_llm_calls": "calls",
     "total_input_tokens": "tokens",
@@ -42,6 +43,7 @@ EXPECTED_UNITS = {
     "total_unserved_tokens": "tokens",
     "fleet_cost_per_mtok": "USD per million output tokens",
     "any_shortfall_probability": "1",
+    "any_target_breach_probability": "1",
     "trajectory_total_tokens": "tokens",
     "trajectory_total_cost": "USD",
     "trajectory_max_peak_gpus": "GPUs",
@@ -86,11 +88,6 @@ def test_every_summary_variable_has_its_physical_units(hand_dict, fleet):
     assert ds.energy_kwh.attrs["units"] == "kWh"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: add_trajectories gives drawn_* inputs only key_path and long_name,"
-    " no units attr (README: 'Units are in each variable's attrs')",
-)
 @pytest.mark.parametrize("fleet", ["elastic", "fixed"])
 def test_every_kept_input_has_units(hand_dict, fleet):
     ds = run(hand_dict, fleet)
