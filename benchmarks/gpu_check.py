@@ -267,7 +267,7 @@ def gpu_tests(toy: bool) -> dict:
 
 def load_for_check(path: Path, toy: bool, steps: int | None = None):
     """A shipped scenario; at toy sizes cut to a few steps (surges outside dropped)."""
-    from jevons.engine.loading import scenario_from_dict
+    from jevons.engine.scenario.loading import scenario_from_dict
 
     data = tomllib.loads(path.read_text())
     if toy:
@@ -341,7 +341,7 @@ def disagreement(reference, candidate) -> dict:
 
 
 def check_scenario(path: Path, toy: bool, n: int) -> dict:
-    from jevons.engine.run import run_scenario
+    from jevons.engine.execution.run import run_scenario
 
     scenario = load_for_check(path, toy)
     started = time.perf_counter()
@@ -370,7 +370,7 @@ def check_scenario(path: Path, toy: bool, n: int) -> dict:
 
 
 def cuda_vs_numpy(toy: bool) -> dict:
-    from jevons.engine.run import run_scenario
+    from jevons.engine.execution.run import run_scenario
 
     n = TOY["compare_trajectories"] if toy else FULL["compare_trajectories"]
     result: dict = {"tolerance_relative": TOLERANCE, "trajectories": n, "scenarios": {}}
@@ -505,7 +505,7 @@ def throughput_ratios(rows: list[dict]) -> list[dict]:
 
 
 def sketch_run(toy: bool) -> dict:
-    from jevons.engine.run import run_scenario
+    from jevons.engine.execution.run import run_scenario
 
     sizes = TOY if toy else FULL
     steps, n = sizes["sketch"]

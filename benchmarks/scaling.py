@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(float(s)) for s in args.sizes.split(",")]
 
-    from jevons.engine.loading import load_scenario
+    from jevons.engine.scenario.loading import load_scenario
 
     steps = load_scenario(args.scenario).horizon.steps
     rows = []

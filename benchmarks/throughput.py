@@ -36,12 +36,13 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.philox_floor import philox_floor_cpu, philox_floor_cuda_kernel  # noqa: E402
 from jevons import __version__  # noqa: E402
-from jevons.engine.backends import BACKENDS  # noqa: E402
-from jevons.engine.loading import scenario_from_dict  # noqa: E402
-from jevons.engine.plan import build_plan  # noqa: E402
-from jevons.engine.run import finish_dataset, run_scenario  # noqa: E402
-from jevons.engine.sampling import draw_inputs  # noqa: E402
-from jevons.engine.summary import ExactSummary  # noqa: E402
+from jevons.engine.execution.backends import BACKENDS  # noqa: E402
+from jevons.engine.execution.provenance import finish_dataset  # noqa: E402
+from jevons.engine.execution.run import run_scenario  # noqa: E402
+from jevons.engine.preparation.input_draws import draw_inputs  # noqa: E402
+from jevons.engine.preparation.plan import build_plan  # noqa: E402
+from jevons.engine.scenario.loading import scenario_from_dict  # noqa: E402
+from jevons.engine.summaries.exact import ExactSummary  # noqa: E402
 from jevons.kernels import reference  # noqa: E402
 from jevons.kernels.array_api import to_numpy  # noqa: E402
 from jevons.kernels.array_quantiles import array_reducer  # noqa: E402
@@ -107,7 +108,7 @@ def run_reference_on_arrays(scenario, n: int, asarray):
     summary.add_horizon({name: to_numpy(array) for name, array in totals.items()})
     summary.finish()
     seed = scenario.simulation.seed
-    return finish_dataset(summary, scenario, "", seed, n, "cupy-array", "exact")
+    return finish_dataset(summary, plan, scenario, "", seed, n, "cupy-array", "exact")
 
 
 def scenario_with_steps(path: Path, steps: int):

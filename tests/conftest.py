@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from jevons.engine.loading import scenario_from_dict  # imports no numba.cuda
+from jevons.engine.scenario.loading import scenario_from_dict  # imports no numba.cuda
 
 # Without a GPU the CUDA kernels run on Numba's simulator; this must be set before
 # anything imports numba.cuda.

@@ -6,8 +6,8 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from jevons.cli.main import app
-from jevons.engine.loading import load_scenario, parse_scenario_text
-from jevons.engine.run import run_scenario
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.scenario.loading import load_scenario, parse_scenario_text
 from tests.conftest import SCENARIOS
 
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))

@@ -9,8 +9,8 @@ import typer
 
 from jevons.cli.console import out, user_errors
 from jevons.cli.run import print_summary
-from jevons.engine.results import check_writable, open_result, write_dataset
-from jevons.engine.shards import merge_shards
+from jevons.engine.execution.shards import merge_shards
+from jevons.engine.output.files import check_writable, open_result, write_dataset
 
 app = typer.Typer()
 

@@ -13,12 +13,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from jevons.cli.console import err, out, user_errors
-from jevons.engine.distributed import dask_client
-from jevons.engine.loading import parse_scenario_text, read_scenario_text
-from jevons.engine.partial import Shard
-from jevons.engine.results import check_writable, write_dataset
-from jevons.engine.run import run_scenario
-from jevons.engine.shards import run_on_cluster, run_shard
+from jevons.engine.execution.distributed import dask_client
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.shards import run_on_cluster, run_shard
+from jevons.engine.output.files import check_writable, write_dataset
+from jevons.engine.output.shard_files import Shard
+from jevons.engine.scenario.loading import parse_scenario_text, read_scenario_text
 from jevons.errors import JevonsError
 
 app = typer.Typer()

@@ -17,11 +17,16 @@ from jevons.cli.run import (
     TrajectoriesOption,
     simulation_progress,
 )
-from jevons.engine.distributed import dask_client
-from jevons.engine.loading import read_scenario_text
-from jevons.engine.results import check_writable
-from jevons.engine.sweep import expand_grid, merge_axes, parse_set_option, split_sweep_table
-from jevons.engine.sweep_run import RunSettings, run_sweep
+from jevons.engine.execution.distributed import dask_client
+from jevons.engine.execution.sweeps import RunSettings, run_sweep
+from jevons.engine.output.files import check_writable
+from jevons.engine.scenario.loading import read_scenario_text
+from jevons.engine.scenario.sweep_grid import (
+    expand_grid,
+    merge_axes,
+    parse_set_option,
+    split_sweep_table,
+)
 from jevons.errors import ScenarioError
 
 app = typer.Typer()

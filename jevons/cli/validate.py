@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from jevons.cli.console import out, user_errors
-from jevons.engine.loading import load_scenario
-from jevons.engine.plan import build_plan
+from jevons.engine.preparation.plan import build_plan
+from jevons.engine.scenario.loading import load_scenario
 
 app = typer.Typer()
 

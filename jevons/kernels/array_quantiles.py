@@ -3,8 +3,8 @@
 The reducer for a model run on arrays of any array API library (the reference
 on CuPy arrays, for one): the rows are reduced where they live, on the GPU for
 CuPy, and only the (rows x quantiles) results travel to the host. It has the
-signature of :data:`jevons.engine.summary.RowReducer` and gives the same
-numbers as :func:`jevons.engine.summary.numpy_reducer`: linear interpolation
+signature of :data:`jevons.engine.summaries.reducers.RowReducer` and gives the same
+numbers as :func:`jevons.engine.summaries.reducers.numpy_reducer`: linear interpolation
 between order statistics, NaNs ignored.
 
 The standard has no quantile function. A namespace's own ``quantile`` and

@@ -12,9 +12,9 @@ import numpy as np
 from numba import njit, prange
 
 import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
-from jevons.kernels.blocks import Buffers, simulator_for
 from jevons.kernels.layout import PackedPlan, launch_arguments
 from jevons.kernels.scalar_rng import KERNEL_OPTIONS
+from jevons.kernels.step_windows import Buffers, simulator_for
 from jevons.kernels.trajectory import DRAW_LANES, DRAW_ROWS, fill_draws, trajectory_block
 
 CHUNK = 256  # trajectories per parallel task, a multiple of DRAW_LANES

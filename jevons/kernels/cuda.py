@@ -18,8 +18,8 @@ import numpy as np
 from numba import config, cuda
 
 import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
-from jevons.kernels.blocks import Buffers, simulator_for
 from jevons.kernels.layout import PackedPlan, launch_arguments
+from jevons.kernels.step_windows import Buffers, simulator_for
 from jevons.kernels.trajectory import trajectory_block
 
 THREADS_PER_BLOCK = 128

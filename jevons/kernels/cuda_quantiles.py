@@ -1,6 +1,6 @@
 """Exact quantiles of many rows on the GPU: one thread block per row.
 
-The algorithm of :mod:`jevons.kernels.quantiles`, shaped for a block of threads:
+The algorithm of :mod:`jevons.kernels.cpu_quantiles`, shaped for a block of threads:
 (1) reduce the row's count, sum and the range of its positive values' bit
 patterns; (2) count the values in at most ``BUCKETS`` bit-pattern buckets in
 shared memory; (3) one thread finds the buckets that hold the wanted order

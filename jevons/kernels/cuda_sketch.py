@@ -6,7 +6,7 @@ and its lowest and highest bucket key. The host then places each row's window
 (a few numbers per row), :func:`count_keys` adds every value to its bucket with
 an atomic, one thread per value, and the block's counts (rows x window width)
 are copied back and added to the host's sketch. Keys are the float64 bit
-pattern shifted right, as in :mod:`jevons.engine.sketch`: the same integers on
+pattern shifted right, as in :mod:`jevons.engine.summaries.sketch`: the same integers on
 either side.
 
 Importing this module imports ``numba.cuda``.

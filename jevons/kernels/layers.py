@@ -29,7 +29,7 @@ from jevons.kernels.constants import (
     POISSON_MAX_TERMS,
     SECONDS_PER_HOUR,
 )
-from jevons.kernels.transforms import normal_ppf
+from jevons.kernels.variates import normal_ppf
 
 # -- cost per token in its simplest form ---------------------------------------
 

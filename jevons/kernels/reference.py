@@ -25,7 +25,7 @@ from jevons.kernels import layers
 from jevons.kernels.array_api import Array, device, namespace
 from jevons.kernels.contract import BlockSink, ModelPlan, TrajectoryInputs
 from jevons.kernels.philox import step_block
-from jevons.kernels.transforms import normal_from_word, uniform_from_word
+from jevons.kernels.variates import normal_from_word, uniform_from_word
 
 DEMAND_TOTALS = (
     "total_requests",
@@ -150,7 +150,7 @@ def simulate(
             "gpu_hours": gpu_hours,
             "peak_gpus": peak_gpus,
             # cost and energy_kwh are gpu_hours times per-hardware constants: the
-            # summary scales gpu_hours' percentiles (engine.summary.add_scaled_variables)
+            # summary scales gpu_hours' percentiles (engine.summaries.scaled.add_scaled_variables)
             "cost_per_mtok": layers.cost_per_mtok(cost, output),
             "tokens_per_mw": layers.tokens_per_mw(decoded, energy),
         }

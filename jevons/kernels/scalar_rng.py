@@ -1,7 +1,7 @@
 """Philox4x32-10 and its transforms as scalar functions, for the compiled kernels.
 
 The same arithmetic as :mod:`jevons.kernels.philox` and
-:mod:`jevons.kernels.transforms`, one value at a time. Decorated with
+:mod:`jevons.kernels.variates`, one value at a time. Decorated with
 ``numba.njit``: the CPU kernel calls them directly, and numba-cuda compiles
 the same functions into the CUDA kernel.
 
@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
-from jevons.kernels import transforms
+from jevons.kernels import variates
 
 M0 = np.uint64(0xD2511F53)
 M1 = np.uint64(0xCD9E8D57)
@@ -69,7 +69,7 @@ def uniform(word):
 
 # AS 241 coefficients from ``transforms`` (lowest degree first), reversed for Horner.
 _A, _B, _C, _D, _E, _F = (tuple(reversed(c)) for c in (
-    transforms._A, transforms._B, transforms._C, transforms._D, transforms._E, transforms._F
+    variates._A, variates._B, variates._C, variates._D, variates._E, variates._F
 ))  # fmt: skip
 CENTRAL_HALF_WIDTH = 0.425
 

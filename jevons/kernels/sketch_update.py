@@ -1,4 +1,4 @@
-"""Compiled update of :class:`jevons.engine.sketch.RowSketches`, on every CPU core.
+"""Compiled update of :class:`jevons.engine.summaries.sketch.RowSketches`, on every CPU core.
 
 Two passes over the values, one thread per row. The first takes each row's exact
 statistics (count, zeros, sum, minimum, maximum) without touching the sketch, so

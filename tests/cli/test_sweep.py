@@ -13,7 +13,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from jevons.cli.main import app
-from jevons.engine.sweep import parse_set_option, parse_value
+from jevons.engine.scenario.sweep_grid import parse_set_option, parse_value
 from jevons.errors import ScenarioError
 from tests.cli.test_cli import GOOD, write
 

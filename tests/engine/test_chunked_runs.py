@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from jevons.engine.loading import load_scenario
-from jevons.engine.partial import Shard
-from jevons.engine.run import run_scenario
-from jevons.engine.shards import merge_shards, run_shard
-from jevons.engine.sketch import RowSketches
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.shards import merge_shards, run_shard
+from jevons.engine.output.shard_files import Shard
+from jevons.engine.scenario.loading import load_scenario
+from jevons.engine.summaries.sketch import RowSketches
 from jevons.errors import JevonsError
 from tests.conftest import SCENARIOS
 
@@ -123,7 +123,7 @@ def test_a_gpu_out_of_memory_halves_the_chunk_and_counts_nothing_twice(
     fleet_scenario, sketched, monkeypatch
 ):
     """A chunk that fails for memory is retried at half the size, from scratch."""
-    from jevons.engine import backends, run
+    from jevons.engine.execution import backends, run
 
     cpu = backends.get_backend("cpu")
     sizes = []

@@ -13,10 +13,10 @@ recomputed, so that any change to the numbers a seed draws is caught.
 import numpy as np
 import pytest
 
-from jevons.engine.loading import scenario_from_dict
-from jevons.engine.sampling import draw_inputs
+from jevons.engine.preparation.input_draws import draw_inputs
+from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.kernels.philox import parameter_word, seed_key
-from jevons.kernels.transforms import uniform_from_word
+from jevons.kernels.variates import uniform_from_word
 
 SEED = 12345
 PATH = "cache.drift_per_month"
@@ -121,7 +121,7 @@ def test_the_uniforms_behind_the_golden_table():
 
 
 def test_the_table_covers_every_family():
-    from jevons.engine.distributions import DISTRIBUTION_NAMES
+    from jevons.engine.scenario.distributions import DISTRIBUTION_NAMES
 
     assert set(DISTRIBUTION_NAMES) <= set(GOLDEN)
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from jevons.catalog import catalog
-from jevons.engine.loading import scenario_from_dict
-from jevons.engine.run import run_scenario
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.errors import ScenarioError
 
 TABLE = tomllib.loads(

@@ -2,8 +2,8 @@
 
 import pytest
 
-from jevons.engine.loading import scenario_from_dict
-from jevons.engine.run import run_scenario
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.scenario.loading import scenario_from_dict
 
 # The physically right unit of each quantity, written out here (not read from the package).
 EXPECTED_UNITS = {

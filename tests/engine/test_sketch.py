@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from jevons.engine.sketch import ZERO_THRESHOLD, RowSketches, SketchSpec
-from jevons.engine.summary import tail_mean
+from jevons.engine.summaries.exact import tail_mean
+from jevons.engine.summaries.sketch import ZERO_THRESHOLD, RowSketches, SketchSpec
 
 ACCURACIES = [0.005, 0.01, 0.001, 0.05]
 EPS = np.finfo(np.float64).eps

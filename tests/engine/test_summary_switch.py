@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from jevons.engine import run as run_module
-from jevons.engine.loading import scenario_from_dict
-from jevons.engine.run import run_scenario, summary_mode
+from jevons.engine.execution import run as run_module
+from jevons.engine.execution.run import run_scenario, summary_mode
+from jevons.engine.scenario.loading import scenario_from_dict
 
 
 def test_the_documented_limit_is_one_million():

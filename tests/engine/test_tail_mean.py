@@ -8,9 +8,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from jevons.engine.sketch import RowSketches, SketchSpec
-from jevons.engine.summary import tail_mean
-from jevons.engine.tails import tail_count, tail_counts
+from jevons.engine.summaries.exact import tail_mean
+from jevons.engine.summaries.sketch import RowSketches, SketchSpec
+from jevons.engine.summaries.tails import tail_count, tail_counts
 
 # Decimals of up to six digits, as a user writes them, and arbitrary floats.
 decimal_quantiles = st.integers(1, 6).flatmap(

@@ -12,11 +12,11 @@ import array_api_strict as xps
 import numpy as np
 import pytest
 
-from jevons.engine.loading import load_scenario
-from jevons.engine.plan import build_plan
-from jevons.engine.run import run_scenario
-from jevons.engine.sampling import draw_inputs
-from jevons.engine.summary import numpy_reducer
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.preparation.input_draws import draw_inputs
+from jevons.engine.preparation.plan import build_plan
+from jevons.engine.scenario.loading import load_scenario
+from jevons.engine.summaries.reducers import numpy_reducer
 from jevons.kernels import layers, reference
 from jevons.kernels.array_api import to_numpy
 from jevons.kernels.array_quantiles import array_reducer

@@ -7,8 +7,8 @@ cached share of the input is hit(t), the prefilled share 1 - hit(t).
 import numpy as np
 import pytest
 
-from jevons.engine.loading import scenario_from_dict
-from jevons.engine.run import run_scenario
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.scenario.loading import scenario_from_dict
 
 STEPS = 400  # daily steps: +-0.05 a month from 0.5 reaches 1 (or 0) after 10 months
 MONTHS_PER_STEP = 24 / (365.25 * 24 / 12)  # one day, in average calendar months

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from jevons.engine.loading import scenario_from_dict
-from jevons.engine.run import run_scenario
-from jevons.engine.sketch import ZERO_THRESHOLD, RowSketches, SketchSpec
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.scenario.loading import scenario_from_dict
+from jevons.engine.summaries.sketch import ZERO_THRESHOLD, RowSketches, SketchSpec
 from tests.conftest import requires_gpu
 
 
@@ -64,7 +64,7 @@ def test_cuda_backend_sketches_on_the_device(hand_dict):
 @pytest.mark.gpu
 @requires_gpu
 def test_cuda_sketch_at_scale_matches_cpu():
-    from jevons.engine.loading import load_scenario
+    from jevons.engine.scenario.loading import load_scenario
     from tests.conftest import SCENARIOS
 
     scenario = load_scenario(SCENARIOS / "agentic-coding.toml")

@@ -12,9 +12,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from jevons.engine.loading import scenario_from_dict
-from jevons.engine.plan import build_plan
-from jevons.engine.sampling import draw_inputs
+from jevons.engine.preparation.input_draws import draw_inputs
+from jevons.engine.preparation.plan import build_plan
+from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.kernels.philox import seed_key
 
 HOUR_WEIGHTS = [0.3, 0.2, 0.2, 0.2, 0.3, 0.5, 0.8, 1.1, 1.3, 1.4, 1.4, 1.4,

@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jevons.engine.loading import load_scenario, scenario_from_dict
-from jevons.engine.plan import build_plan
-from jevons.engine.run import run_scenario
-from jevons.engine.sampling import draw_inputs
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.preparation.input_draws import draw_inputs
+from jevons.engine.preparation.plan import build_plan
+from jevons.engine.scenario.loading import load_scenario, scenario_from_dict
 from jevons.kernels import cpu, reference
 from jevons.kernels.philox import philox4x32, seed_key
 from jevons.kernels.scalar_rng import normal, philox4x32_10, uniform
-from jevons.kernels.transforms import normal_from_word, uniform_from_word
+from jevons.kernels.variates import normal_from_word, uniform_from_word
 from tests.conftest import SCENARIOS, requires_gpu
 
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))
@@ -83,13 +83,13 @@ def test_cpu_kernel_chunks_see_the_same_trajectories():
 
 
 def test_block_size_does_not_change_results():
-    from jevons.kernels import blocks
+    from jevons.kernels import step_windows
 
     scenario = load_scenario(SCENARIOS / "agentic-coding.toml")
     _, big, _, _ = run_both(scenario, 200, cpu.simulate)
 
     def one_step_blocks(plan, inputs, trajectories, key, on_block):
-        return blocks.simulate_in_blocks(
+        return step_windows.simulate_in_blocks(
             plan, inputs, trajectories, key, on_block, cpu.HostCores(), 1
         )
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jevons.engine.loading import scenario_from_dict
-from jevons.engine.run import run_scenario
-from jevons.engine.sampling import draw_inputs
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.preparation.input_draws import draw_inputs
+from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.kernels import layers
 from jevons.kernels.philox import seed_key
 

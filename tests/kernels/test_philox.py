@@ -12,7 +12,7 @@ from jevons.kernels.philox import (
     seed_key,
     step_block,
 )
-from jevons.kernels.transforms import normal_ppf, uniform_from_word
+from jevons.kernels.variates import normal_ppf, uniform_from_word
 
 # Random123 kat_vectors, "philox4x32 10": counter (4 words), key (2 words), expected (4 words).
 KNOWN_ANSWERS = [

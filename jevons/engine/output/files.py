@@ -1,109 +1,16 @@
-"""Assembling summaries into an ``xarray.Dataset`` and writing it atomically."""
+"""Result files: NetCDF or Zarr, written atomically (a temporary name, then a rename)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
-from jevons.engine.summary import Summary
-from jevons.engine.variables import VARIABLES
 from jevons.errors import JevonsError
-from jevons.kernels.contract import (
-    PARAMETER_PATHS,
-    PARAMETER_UNITS,
-    SURGE_MULTIPLIER_UNITS,
-    ModelPlan,
-    TrajectoryInputs,
-    surge_path,
-)
-
-
-def _attrs(name: str, suffix: str = "") -> dict[str, str]:
-    v = VARIABLES[name]
-    return {"units": v.units, "long_name": v.description + suffix}
-
-
-def build_dataset(summary: Summary, plan: ModelPlan, provenance: dict) -> xr.Dataset:
-    coords = {
-        "quantile": summary.quantiles,
-        "time": plan.calendar.step_start.astype("datetime64[ns]"),
-        "hardware": list(plan.hardware),
-    }
-    if plan.fleet_sizes:
-        coords["fleet_size"] = list(plan.fleet_sizes)
-    data_vars = {}
-    for name, means in summary.step_means.items():
-        v = VARIABLES[name]
-        if v.stat == "probability":
-            data_vars[name] = ((*v.lead_dims, "time"), means, _attrs(name))
-            continue
-        data_vars[name] = (
-            ("quantile", *v.lead_dims, "time"),
-            summary.step_stats[name],
-            _attrs(name),
-        )
-        data_vars[f"{name}_mean"] = ((*v.lead_dims, "time"), means, _attrs(name, " (mean)"))
-    for name, means in summary.horizon_means.items():
-        v = VARIABLES[name]
-        if v.stat == "probability":
-            data_vars[name] = (v.lead_dims, means, _attrs(name))
-            continue
-        data_vars[f"{name}_mean"] = (v.lead_dims, means, _attrs(name, " (mean)"))
-    for name, stats in summary.horizon_stats.items():
-        data_vars[name] = (("quantile", *VARIABLES[name].lead_dims), stats, _attrs(name))
-    ds = xr.Dataset(data_vars, coords=coords, attrs=provenance)
-    ds["quantile"].attrs["long_name"] = "quantile over trajectories"
-    ds["time"].attrs["long_name"] = f"start of each {plan.step_hours}-hour step"
-    return ds
-
-
-PER_TRAJECTORY_TOTALS = ("total_tokens", "total_cost", "max_peak_gpus", "horizon_cost_per_mtok")
-
-
-def add_trajectories(
-    ds: xr.Dataset,
-    trajectories: np.ndarray,
-    inputs: TrajectoryInputs,
-    totals: dict[str, np.ndarray],
-    surge_names: tuple[str, ...],
-) -> xr.Dataset:
-    """Each trajectory's uncertain inputs and horizon totals, for sensitivity analysis.
-
-    Inputs that are fixed in the scenario are left out (they explain nothing).
-    """
-    data_vars = {}
-    paths = [(path, inputs[path], PARAMETER_UNITS[path]) for path in PARAMETER_PATHS]
-    paths += [
-        (surge_path(name), inputs.surge_multipliers[k], SURGE_MULTIPLIER_UNITS)
-        for k, name in enumerate(surge_names)
-    ]
-    for path, values, units in paths:
-        if values.min() != values.max():
-            name = "drawn_" + re.sub(r"\W", "_", path)
-            while name in data_vars:  # two surge names that differ only in punctuation
-                name += "_"
-            data_vars[name] = (
-                "trajectory",
-                values,
-                {"key_path": path, "long_name": f"drawn {path}", "units": units},
-            )
-    for name in PER_TRAJECTORY_TOTALS:
-        v = VARIABLES[name]
-        data_vars[f"trajectory_{name}"] = (
-            (*v.lead_dims, "trajectory"),
-            totals[name],
-            {"units": v.units, "long_name": v.description},
-        )
-    extra = xr.Dataset(data_vars, coords={"trajectory": trajectories.astype(np.int64)})
-    return xr.merge([ds, extra], combine_attrs="override")
-
 
 FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
 

@@ -19,9 +19,9 @@ from typing import Any
 import xarray as xr
 
 import jevons
-from jevons.engine.results import open_result, write_dataset
-from jevons.engine.run import run_scenario
-from jevons.engine.sweep import SweepAxis, SweepPoint, combine_points, point_digest
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.output.files import open_result, write_dataset
+from jevons.engine.scenario.sweep_grid import SweepAxis, SweepPoint, combine_points, point_digest
 from jevons.errors import JevonsError
 
 PointCallback = Callable[[int, int, bool], None]  # (points done, points in all, reused)

@@ -1,8 +1,8 @@
 """The scenario schema: every layer of the demand model, validated at load time.
 
 A scenario is a TOML file (see ``scenarios/``); ``load_scenario`` in
-``jevons.engine.loading`` reads one. Uncertain inputs are
-:data:`~jevons.engine.distributions.Distribution` values: drawn once per
+``jevons.engine.scenario.loading`` reads one. Uncertain inputs are
+:data:`~jevons.engine.scenario.distributions.Distribution` values: drawn once per
 trajectory (epistemic: "what is the true growth rate?"). Two inputs describe a
 spread *within* a trajectory instead (aleatory, per LLM call):
 ``reasoning.thinking_tokens`` and ``agents.calls_per_request``; the model uses
@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from jevons.catalog import HardwareProfile, resolve_hardware
-from jevons.engine.distributions import Distribution, Fixed
+from jevons.engine.scenario.distributions import Distribution, Fixed
 
 STEP_HOURS = {"1h": 1, "1D": 24, "7D": 168}
 

@@ -13,10 +13,12 @@ from collections.abc import Sequence
 import xarray as xr
 
 import jevons
-from jevons.engine.loading import parse_scenario_text
-from jevons.engine.partial import Shard, from_dataset, scenario_digest, to_dataset
-from jevons.engine.run import ProgressCallback, finish_dataset, simulate_summary, summary_mode
-from jevons.engine.scenario import Scenario
+from jevons.engine.execution.provenance import finish_dataset
+from jevons.engine.execution.run import ProgressCallback, simulate_summary, summary_mode
+from jevons.engine.output.shard_files import Shard, from_dataset, scenario_digest, to_dataset
+from jevons.engine.preparation.plan import build_plan
+from jevons.engine.scenario.loading import parse_scenario_text
+from jevons.engine.scenario.schema import Scenario
 from jevons.errors import JevonsError
 
 # Attributes every shard of one run must share.
@@ -41,8 +43,8 @@ def run_shard(
     mode = summary_mode(summary or scenario.simulation.summary, n, sharded=True)
     start, stop = shard.trajectory_range(n)
     result, _, backend_name = simulate_summary(
-        scenario, trajectory_range=(start, stop), seed=seed, backend=backend, mode=mode,
-        progress=progress,
+        scenario, build_plan(scenario), trajectory_range=(start, stop), seed=seed,
+        backend=backend, mode=mode, progress=progress,
     )  # fmt: skip
     return to_dataset(
         result,
@@ -95,8 +97,10 @@ def merge_shards(partials: Sequence[xr.Dataset], sources: Sequence[str]) -> xr.D
     scenario = parse_scenario_text(text, sources[0])
     backends = sorted({str(ds.attrs["backend"]) for ds in partials})
     n = int(first["trajectories"])
-    result = finish_dataset(merged, scenario, text, int(first["seed"]), n, ",".join(backends),
-                            "sketch")  # fmt: skip
+    result = finish_dataset(
+        merged, build_plan(scenario), scenario, text, int(first["seed"]), n, ",".join(backends),
+        "sketch",
+    )  # fmt: skip
     result.attrs["shards"] = count
     result.attrs["wall_time_s"] = round(
         sum(float(ds.attrs.get("wall_time_s", 0.0)) for ds in partials)

@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from jevons.engine.distributions import Fixed
-from jevons.engine.scenario import Scenario
+from jevons.engine.scenario.distributions import Fixed
+from jevons.engine.scenario.schema import Scenario
 from jevons.kernels.contract import PARAMETER_PATHS, TrajectoryInputs, surge_path
 from jevons.kernels.philox import parameter_word
-from jevons.kernels.transforms import uniform_from_word
+from jevons.kernels.variates import uniform_from_word
 
 
 def _lookup(scenario: Scenario, path: str):

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from jevons.engine.sketch import RowSketches, SketchSpec
-from jevons.engine.summary import SketchSummary
+from jevons.engine.summaries.sketch import RowSketches, SketchSpec
+from jevons.engine.summaries.sketched import SketchSummary
 from jevons.errors import JevonsError
 
 KIND = "jevons partial summary, sketch keys from float64 bits"

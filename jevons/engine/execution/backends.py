@@ -32,19 +32,19 @@ def _numpy_simulate():
 
 
 def _numpy_reducer():
-    from jevons.engine.summary import numpy_reducer
+    from jevons.engine.summaries.reducers import numpy_reducer
 
     return numpy_reducer
 
 
 def _compiled_reducer():
-    from jevons.engine.summary import compiled_reducer
+    from jevons.engine.summaries.reducers import compiled_reducer
 
     return compiled_reducer
 
 
 def _device_reducer():
-    from jevons.engine.summary import device_reducer
+    from jevons.engine.summaries.reducers import device_reducer
 
     return device_reducer
 

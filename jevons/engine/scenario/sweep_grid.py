@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from jevons.engine.loading import scenario_from_dict
-from jevons.engine.scenario import Scenario
+from jevons.engine.scenario.loading import scenario_from_dict
+from jevons.engine.scenario.schema import Scenario
 from jevons.errors import ScenarioError
 
 HARDWARE_KEY = "supply.hardware"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from jevons.engine.calendar import build_calendar
-from jevons.engine.scenario import FixedFleet, Scenario
+from jevons.engine.preparation.calendar import build_calendar
+from jevons.engine.scenario.schema import FixedFleet, Scenario
 from jevons.kernels.contract import ModelPlan
 
 

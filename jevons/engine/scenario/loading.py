@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jevons.engine.distributions import DISTRIBUTION_NAMES
-from jevons.engine.scenario import Scenario
+from jevons.engine.scenario.distributions import DISTRIBUTION_NAMES
+from jevons.engine.scenario.schema import Scenario
 from jevons.errors import ScenarioError
 
 # Names pydantic puts into error locations that are not TOML keys.

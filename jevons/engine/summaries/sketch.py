@@ -60,7 +60,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jevons.engine.tails import tail_counts
+from jevons.engine.summaries.tails import tail_counts
 
 # The smallest normal float64; smaller values are counted as zeros (see above).
 ZERO_THRESHOLD = float(np.finfo(np.float64).tiny)
@@ -415,9 +415,9 @@ class RowSketches:
     def tail_means(self, quantiles: np.ndarray) -> np.ndarray:
         """CVaR (rows, m): mean of the values at or above each quantile, within ``a``.
 
-        Same convention as :func:`jevons.engine.summary.tail_mean`: the worst
+        Same convention as :func:`jevons.engine.summaries.exact.tail_mean`: the worst
         ``ceil((1 - q) n)`` values (at least one), ``q`` taken as the decimal it is
-        written as (:func:`jevons.engine.tails.tail_counts`).
+        written as (:func:`jevons.engine.summaries.tails.tail_counts`).
         """
         qs = _checked_quantiles(quantiles)
         out = np.empty((self.rows, len(qs)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jevons.engine.scenario import Horizon, Variability
+from jevons.engine.scenario.schema import Horizon, Variability
 from jevons.kernels.contract import CalendarTables
 
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday; Monday is 0

@@ -1,0 +1,1 @@
+"""Running the model: backends, memory sizing, the run loop, shards, sweeps, Dask."""

@@ -1,0 +1,89 @@
+"""Sizing work to memory: refuse what cannot fit, and chunk what can.
+
+Exact summaries hold every trajectory of a window of steps at once; sketched
+runs simulate chunks sized from the memory available (the GPU's for ``cuda``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from jevons.errors import JevonsError
+from jevons.kernels.contract import PARAMETER_PATHS, ModelPlan
+from jevons.kernels.step_windows import MIN_BLOCK_STEPS
+
+# Trajectories per chunk on the host: a chunk's outputs fill a window of steps, and
+# past ~1e5 trajectories a window holds so few steps that the kernel's per-window
+# work dominates; more trajectories gain nothing on a few cores.
+HOST_CHUNK = 1 << 17
+DEVICE_CHUNK = 1 << 22  # a GPU wants millions of threads; out of memory halves it
+
+
+def physical_memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def estimated_bytes(plan: ModelPlan, n: int) -> int:
+    """Rough peak memory of one process simulating ``n`` trajectories.
+
+    Per trajectory: the drawn inputs (and their temporaries), the running
+    totals, the smallest block of outputs, and the NumPy reference's temporaries.
+    """
+    n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
+    inputs = 2 * (len(PARAMETER_PATHS) + len(plan.surge_names))
+    totals = 6 + 6 * n_hw + 3 * n_fleet * n_hw
+    one_step = 10 + n_hw * (6 + 3 * n_fleet)
+    return 8 * n * (inputs + totals + (MIN_BLOCK_STEPS + 1) * one_step + 40)
+
+
+def check_memory(plan: ModelPlan, n: int) -> None:
+    """Refuse, with a clear message, a run that cannot fit: better than an OOM kill."""
+    available = physical_memory_bytes()
+    needed = estimated_bytes(plan, n)
+    if available is not None and needed > 0.8 * available:
+        raise JevonsError(
+            f"{n:,} trajectories need about {needed / 2**30:.0f} GiB in one process; this"
+            f" machine has {available / 2**30:.0f} GiB. Run fewer trajectories."
+        )
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the host can give without swapping (MemAvailable), else its physical size."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return physical_memory_bytes()
+
+
+def free_device_bytes() -> int | None:
+    try:
+        from jevons.kernels.cuda import free_memory_bytes
+
+        return free_memory_bytes()
+    except Exception:  # no driver, or the simulator: fall back to the host's figure
+        return None
+
+
+def chunk_size(plan: ModelPlan, n: int, backend: str, mode: str) -> int:
+    """Trajectories simulated together: all of them for exact summaries; else as many
+    as a quarter of the free memory (of the GPU for ``cuda``) holds, up to a cap."""
+    if mode == "exact":
+        return max(n, 1)
+    per_trajectory = estimated_bytes(plan, 1)
+    limit = DEVICE_CHUNK if backend == "cuda" else HOST_CHUNK
+    free = (free_device_bytes() if backend == "cuda" else None) or available_memory_bytes()
+    if free is not None:
+        limit = min(limit, max(1024, int(0.25 * free / per_trajectory)))
+    return max(1, min(n, limit))
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A GPU allocation failure (numba-cuda reports it as CUDA_ERROR_OUT_OF_MEMORY)."""
+    return isinstance(exc, MemoryError) or "OUT_OF_MEMORY" in str(exc)

@@ -1,0 +1,152 @@
+"""Running a scenario end to end: plan (once), draw inputs, simulate, summarise."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import xarray as xr
+
+from jevons.engine.execution.backends import get_backend
+from jevons.engine.execution.memory import check_memory, chunk_size, is_out_of_memory
+from jevons.engine.execution.provenance import finish_dataset
+from jevons.engine.output.dataset import add_trajectories
+from jevons.engine.preparation.input_draws import draw_inputs
+from jevons.engine.preparation.plan import build_plan
+from jevons.engine.scenario.schema import Scenario
+from jevons.engine.summaries.exact import ExactSummary
+from jevons.engine.summaries.scaled import Summary
+from jevons.engine.summaries.sketch import SketchSpec
+from jevons.engine.summaries.sketched import SketchSummary
+from jevons.errors import JevonsError
+from jevons.kernels.contract import ModelPlan
+from jevons.kernels.philox import seed_key
+
+ProgressCallback = Callable[[int, int], None]  # (steps done, steps in all)
+
+
+EXACT_LIMIT = 1_000_000  # auto summaries are exact up to this many trajectories
+
+
+def summary_mode(requested: str, n: int, sharded: bool) -> str:
+    """``exact`` or ``sketch`` for a run of ``n`` trajectories."""
+    if requested == "exact" and sharded:
+        raise JevonsError(
+            "exact percentiles need every trajectory in one run; a shard's results must"
+            ' merge with others, so shards use the sketch (summary = "sketch")'
+        )
+    if requested == "auto":
+        return "sketch" if sharded or n > EXACT_LIMIT else "exact"
+    return requested
+
+
+def simulate_summary(
+    scenario: Scenario,
+    plan: ModelPlan,
+    *,
+    trajectory_range: tuple[int, int],
+    seed: int,
+    backend: str = "auto",
+    mode: str = "sketch",
+    progress: ProgressCallback | None = None,
+    chunk: int | None = None,
+) -> tuple[Summary, dict[str, np.ndarray] | None, str]:
+    """Summaries of trajectories ``start .. stop - 1`` (global indices: any split of a
+    run into ranges draws the same numbers).
+
+    Returns the summary (finished for exact mode; sketches still open for
+    merging otherwise), the drawn inputs and horizon totals when the range ran
+    as one chunk (for ``--keep-trajectories``), and the backend's name.
+    """
+    chosen = get_backend(backend)
+    simulate = chosen.load()
+    key = seed_key(seed)
+    start, stop = trajectory_range
+    n = stop - start
+    if mode == "exact":
+        check_memory(plan, n)
+        summary: Summary = ExactSummary(scenario.simulation.quantiles, plan.steps, chosen.reducer())
+    else:
+        spec = SketchSpec(scenario.simulation.relative_accuracy)
+        summary = SketchSummary(
+            scenario.simulation.quantiles, plan.steps, spec, compiled=chosen.name != "numpy"
+        )
+    size = chunk or chunk_size(plan, n, chosen.name, mode)
+    chunks_done = 0
+    kept = None
+    first = start
+    while first < stop:
+        count = min(size, stop - first)
+        trajectories = np.arange(first, first + count, dtype=np.uint64)
+        inputs = draw_inputs(scenario, trajectories, key)
+        # On a GPU, a chunk's blocks go to a scratch summary first, so that a chunk
+        # that runs out of memory can be retried smaller without counting twice.
+        target = summary if mode == "exact" or chosen.name != "cuda" else summary.empty_like()
+        total_chunks = chunks_done + 1 + -(-(stop - first - count) // size)
+
+        def on_block(
+            t0: int, values: dict[str, np.ndarray], target=target, done=chunks_done, of=total_chunks
+        ) -> None:
+            target.add_block(t0, values)
+            if progress is not None:
+                steps_done = t0 + next(iter(values.values())).shape[0]
+                progress(done * plan.steps + steps_done, of * plan.steps)
+
+        try:
+            totals = simulate(plan, inputs, trajectories, key, on_block)
+        except Exception as exc:
+            if chosen.name == "cuda" and is_out_of_memory(exc) and count > 1:
+                size = max(1, count // 2)
+                continue
+            raise
+        target.add_horizon(totals)
+        if target is not summary:
+            summary.merge(target)
+        if first == start and count == n:
+            kept = (inputs, totals)
+        first += count
+        chunks_done += 1
+    if mode == "exact":
+        summary.finish()
+    return summary, kept, chosen.name
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    scenario_text: str = "",
+    trajectories: int | None = None,
+    seed: int | None = None,
+    backend: str = "auto",
+    progress: ProgressCallback | None = None,
+    keep_trajectories: bool = False,
+    summary: str | None = None,
+    chunk: int | None = None,
+) -> xr.Dataset:
+    """Simulate ``scenario`` and return its percentile dataset.
+
+    ``trajectories`` and ``seed`` override the scenario's ``[simulation]`` values,
+    ``summary`` its ``simulation.summary`` (auto, exact or sketch).
+    ``keep_trajectories`` adds each trajectory's drawn inputs and horizon totals
+    (dim ``trajectory``), for sensitivity analysis. ``chunk`` fixes the
+    trajectories per chunk of a sketched run (the default is sized from memory).
+    """
+    started = time.perf_counter()
+    plan = build_plan(scenario)
+    n = scenario.simulation.trajectories if trajectories is None else trajectories
+    seed = scenario.simulation.seed if seed is None else seed
+    mode = summary_mode(summary or scenario.simulation.summary, n, sharded=False)
+    if keep_trajectories:
+        check_memory(plan, n)
+        chunk = n  # the per-trajectory values of one chunk are what is kept
+    result, kept, backend_name = simulate_summary(
+        scenario, plan, trajectory_range=(0, n), seed=seed, backend=backend, mode=mode,
+        progress=progress, chunk=chunk,
+    )  # fmt: skip
+    ds = finish_dataset(result, plan, scenario, scenario_text, seed, n, backend_name, mode)
+    if keep_trajectories and kept is not None:
+        inputs, totals = kept
+        ds = add_trajectories(ds, np.arange(n, dtype=np.uint64), inputs, totals, plan.surge_names)
+    ds.attrs["wall_time_s"] = round(time.perf_counter() - started, 3)
+    return ds

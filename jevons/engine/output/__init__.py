@@ -1,0 +1,1 @@
+"""Output: the variables, Dataset assembly, result files and shard files."""

@@ -1,0 +1,1 @@
+"""The scenario a user writes: its schema, distributions, loading and sweep grid."""

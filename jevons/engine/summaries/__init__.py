@@ -1,0 +1,1 @@
+"""Reducing trajectories to percentiles, means and tail means: exact, or sketched."""

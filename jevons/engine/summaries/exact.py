@@ -1,0 +1,80 @@
+"""Exact percentile summaries: every trajectory of a window of steps reduced at once.
+
+Values arrive a window of steps at a time, shaped (steps in the window, *lead
+dims, trajectories), and are reduced at once by a row reducer
+(:mod:`jevons.engine.summaries.reducers`), so memory never holds the whole
+(trajectory x time) matrix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jevons.engine.output.variables import VARIABLES
+from jevons.engine.summaries.reducers import RowReducer, numpy_reducer
+from jevons.engine.summaries.tails import tail_counts
+
+
+def tail_mean(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """CVaR (quantile, *lead): mean of the tail at each quantile, along the last axis.
+
+    The tail at ``q`` is the worst ``ceil((1 - q) n)`` values (at least one), ``q``
+    taken as the decimal it is written as (:func:`jevons.engine.summaries.tails.tail_counts`).
+    """
+    ordered = np.sort(values, axis=-1)
+    n = ordered.shape[-1]
+    csum = np.cumsum(ordered[..., ::-1], axis=-1)[..., ::-1]  # csum[i] = sum(ordered[i:])
+    counts = tail_counts(quantiles, np.array(n))
+    return np.stack([csum[..., n - count] / count for count in counts], axis=0)
+
+
+class ExactSummary:
+    """Accumulates quantiles and means of per-step and per-horizon variables."""
+
+    def __init__(self, quantiles: list[float], steps: int, reducer: RowReducer = numpy_reducer):
+        self.quantiles = np.asarray(quantiles, dtype=np.float64)
+        self.steps = steps
+        self.reduce = reducer
+        self.step_stats: dict[str, np.ndarray] = {}
+        self.step_means: dict[str, np.ndarray] = {}
+        self.horizon_stats: dict[str, np.ndarray] = {}
+        self.horizon_means: dict[str, np.ndarray] = {}
+
+    def _reduce(self, array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Quantiles (quantile, *lead) and means (*lead) over the last axis.
+
+        ``array`` may live on a GPU; the backend's reducer reads it where it is.
+        """
+        shape = tuple(array.shape)  # a plain tuple: device array shapes refuse negative indices
+        lead = shape[:-1]
+        q, means = self.reduce(array.reshape(-1, shape[-1]), self.quantiles)
+        return np.moveaxis(q.reshape(*lead, -1), -1, 0), means.reshape(lead)
+
+    def add_block(self, t0: int, values: dict[str, np.ndarray]) -> None:
+        """Add steps ``t0 ..`` from arrays shaped (steps in block, *lead dims, trajectories)."""
+        for name, array in values.items():
+            shape = tuple(array.shape)
+            count, lead = shape[0], shape[1:-1]
+            if name not in self.step_means:
+                self.step_means[name] = np.empty((*lead, self.steps))
+                if VARIABLES[name].stat == "quantiles":
+                    self.step_stats[name] = np.empty((len(self.quantiles), *lead, self.steps))
+            q, means = self._reduce(array)  # (quantile, steps, *lead), (steps, *lead)
+            self.step_means[name][..., t0 : t0 + count] = np.moveaxis(means, 0, -1)
+            if name in self.step_stats:
+                self.step_stats[name][..., t0 : t0 + count] = np.moveaxis(q, 1, -1)
+
+    def add_horizon(self, values: dict[str, np.ndarray]) -> None:
+        for name, array in values.items():
+            q, means = self._reduce(np.asarray(array, dtype=np.float64))
+            self.horizon_means[name] = means
+            if VARIABLES[name].stat == "quantiles":
+                self.horizon_stats[name] = q
+        for variable in VARIABLES.values():
+            if variable.cvar_of in values:
+                self.horizon_stats[variable.name] = tail_mean(
+                    values[variable.cvar_of], self.quantiles
+                )
+
+    def finish(self) -> None:
+        """Nothing left to compute: blocks were reduced as they came."""

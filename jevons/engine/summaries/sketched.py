@@ -1,0 +1,140 @@
+"""Sketched percentile summaries: any number of chunks, merged exactly.
+
+A DDSketch per (variable, step, lead index) (:mod:`jevons.engine.summaries.sketch`):
+quantiles within a stated relative error, memory set by the values' range,
+not their number, and sketches of separate runs merge exactly (shards, Dask
+workers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jevons.engine.output.variables import VARIABLES
+from jevons.engine.summaries.sketch import RowSketches, SketchSpec
+
+
+def _host(array) -> np.ndarray:
+    """A NumPy view of ``array``; device arrays are copied to the host."""
+    if isinstance(array, np.ndarray):
+        return array
+    if hasattr(array, "copy_to_host"):  # numba.cuda device array
+        return array.copy_to_host()
+    return np.asarray(array)
+
+
+def _on_gpu(array) -> bool:
+    return hasattr(array, "copy_to_host")  # a numba.cuda device array
+
+
+def _add_on_device(sketch: RowSketches, rows_on_device, rows: slice) -> None:
+    """Bucket a block's rows where they live; only per-row numbers and counts come back."""
+    from jevons.engine.summaries.sketch import ZERO_THRESHOLD
+    from jevons.kernels.cuda_sketch import sketch_rows_on_device
+
+    zero_bits = int(np.float64(ZERO_THRESHOLD).view(np.int64))
+    stats_i, stats_f, counts = sketch_rows_on_device(rows_on_device, sketch.spec.shift, zero_bits)
+    if stats_i[:, 2].any():
+        raise ValueError("sketched values must be non-negative and finite (NaN is skipped)")
+    statistics = {
+        "value_count": stats_i[:, 0], "zero_count": stats_i[:, 1], "value_sum": stats_f[:, 0],
+        "value_min": stats_f[:, 1], "value_max": stats_f[:, 2],
+    }  # fmt: skip
+    bucketed = stats_i[:, 3] <= stats_i[:, 4]
+    sketch.add_counts(rows, np.where(bucketed, stats_i[:, 3], 0), counts, statistics)
+
+
+class SketchSummary:
+    """Sketches of every variable, filled chunk by chunk; :meth:`finish` reports them.
+
+    Step variables get one :class:`RowSketches` each, row ``t * L + l`` for step
+    ``t`` and lead index ``l`` (``L`` lead cells); horizon variables one row per
+    lead index. After :meth:`finish` the results sit in the same attributes as
+    :class:`ExactSummary`'s.
+    """
+
+    def __init__(
+        self,
+        quantiles: list[float],
+        steps: int,
+        spec: SketchSpec | None = None,
+        compiled: bool = True,
+    ):
+        self.quantiles = np.asarray(quantiles, dtype=np.float64)
+        self.steps = steps
+        self.spec = spec or SketchSpec()
+        self.compiled = compiled
+        self.step_sketches: dict[str, RowSketches] = {}
+        self.horizon_sketches: dict[str, RowSketches] = {}
+        self.lead_shapes: dict[str, tuple[int, ...]] = {}
+        self.step_stats: dict[str, np.ndarray] = {}
+        self.step_means: dict[str, np.ndarray] = {}
+        self.horizon_stats: dict[str, np.ndarray] = {}
+        self.horizon_means: dict[str, np.ndarray] = {}
+
+    def empty_like(self) -> SketchSummary:
+        """A new, empty summary with the same settings (a chunk's scratch space)."""
+        return SketchSummary(list(self.quantiles), self.steps, self.spec, self.compiled)
+
+    def _sketch(self, table: dict[str, RowSketches], name: str, rows: int) -> RowSketches:
+        if name not in table:
+            table[name] = RowSketches(rows, self.spec)
+        return table[name]
+
+    def add_block(self, t0: int, values: dict[str, np.ndarray]) -> None:
+        for name, array in values.items():
+            shape = tuple(array.shape)  # a plain tuple: device array shapes refuse slicing
+            count, lead, n = shape[0], shape[1:-1], shape[-1]
+            cells = int(np.prod(lead, dtype=np.int64))
+            self.lead_shapes[name] = lead
+            sketch = self._sketch(self.step_sketches, name, self.steps * cells)
+            rows = slice(t0 * cells, (t0 + count) * cells)
+            if _on_gpu(array):
+                _add_on_device(sketch, array.reshape(count * cells, n), rows)
+            else:
+                sketch.add(array.reshape(count * cells, n), rows=rows, compiled=self.compiled)
+
+    def add_horizon(self, values: dict[str, np.ndarray]) -> None:
+        """Add one chunk's per-trajectory horizon values, shaped (*lead dims, trajectories)."""
+        for name, array in values.items():
+            array = np.asarray(_host(array), dtype=np.float64)
+            lead = array.shape[:-1]
+            self.lead_shapes[name] = lead
+            cells = int(np.prod(lead, dtype=np.int64))
+            sketch = self._sketch(self.horizon_sketches, name, cells)
+            sketch.add(array.reshape(cells, -1), compiled=self.compiled)
+
+    def merge(self, other: SketchSummary) -> None:
+        """Add another run's sketches of other trajectories (a shard, a worker's chunks)."""
+        for mine, theirs in (
+            (self.step_sketches, other.step_sketches),
+            (self.horizon_sketches, other.horizon_sketches),
+        ):
+            for name, sketch in theirs.items():
+                if name in mine:
+                    mine[name].merge(sketch)
+                else:
+                    mine[name] = sketch
+        self.lead_shapes.update(other.lead_shapes)
+
+    def finish(self) -> None:
+        m = len(self.quantiles)
+        for name, sketch in self.step_sketches.items():
+            lead = self.lead_shapes[name]
+            means = sketch.means().reshape(self.steps, *lead)
+            self.step_means[name] = np.moveaxis(means, 0, -1)
+            if VARIABLES[name].stat == "quantiles":
+                q = sketch.quantiles(self.quantiles).reshape(self.steps, *lead, m)
+                self.step_stats[name] = np.moveaxis(np.moveaxis(q, -1, 0), 1, -1)
+        for name, sketch in self.horizon_sketches.items():
+            lead = self.lead_shapes[name]
+            self.horizon_means[name] = sketch.means().reshape(lead)
+            if VARIABLES[name].stat == "quantiles":
+                q = sketch.quantiles(self.quantiles).reshape(*lead, m)
+                self.horizon_stats[name] = np.moveaxis(q, -1, 0)
+        for variable in VARIABLES.values():
+            if variable.cvar_of in self.horizon_sketches:
+                source = self.horizon_sketches[variable.cvar_of]
+                lead = self.lead_shapes[variable.cvar_of]
+                tails = source.tail_means(self.quantiles).reshape(*lead, m)
+                self.horizon_stats[variable.name] = np.moveaxis(tails, -1, 0)
