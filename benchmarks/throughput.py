@@ -104,7 +104,7 @@ def run_reference_on_arrays(scenario, n: int, asarray):
         surge_multipliers=asarray(drawn.surge_multipliers),
     )
     summary = ExactSummary(scenario.simulation.quantiles, plan.steps, array_reducer)
-    totals = reference.simulate(plan, inputs, asarray(trajectories), key, summary.add_block)
+    totals = reference.simulate(plan, inputs, asarray(trajectories), key, summary.add_window)
     summary.add_horizon({name: to_numpy(array) for name, array in totals.items()})
     summary.finish()
     seed = scenario.simulation.seed

@@ -135,5 +135,5 @@ class TrajectoryInputs:
         return self.values[path]
 
 
-# on_block(first step, {name: array (steps in the window, *lead dims, trajectories)})
-BlockSink = Callable[[int, dict[str, Any]], None]
+# on_window(first step, {name: array (steps in the window, *lead dims, trajectories)})
+WindowSink = Callable[[int, dict[str, Any]], None]

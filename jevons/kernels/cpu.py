@@ -1,7 +1,7 @@
 """The CPU backend: the scalar trajectory model under ``numba.njit(parallel=True)``.
 
 Trajectories are spread over all cores with ``prange``; each thread runs
-:func:`jevons.kernels.trajectory.trajectory_block` for its trajectories.
+:func:`jevons.kernels.trajectory.trajectory_window` for its trajectories.
 Compiled code is cached on disk (``cache=True``), so only the first run on a
 machine pays the compile.
 """
@@ -15,13 +15,13 @@ import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=
 from jevons.kernels.layout import PackedPlan, launch_arguments
 from jevons.kernels.scalar_rng import KERNEL_OPTIONS
 from jevons.kernels.step_windows import Buffers, simulator_for
-from jevons.kernels.trajectory import DRAW_LANES, DRAW_ROWS, fill_draws, trajectory_block
+from jevons.kernels.trajectory import DRAW_LANES, DRAW_ROWS, fill_draws, trajectory_window
 
 CHUNK = 256  # trajectories per parallel task, a multiple of DRAW_LANES
 
 
 @njit(parallel=True, **KERNEL_OPTIONS)
-def _run_block(
+def _run_window(
     first, t0, nsteps, k0, k1, params, users_state,
     consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
     level_count, level_weight, level_hours, fleet,
@@ -35,7 +35,7 @@ def _run_block(
             lane = i % DRAW_LANES
             if lane == 0:
                 fill_draws(first + i, t0, nsteps, k0, k1, draws)
-            trajectory_block(
+            trajectory_window(
                 i, first, t0, nsteps, k0, k1, params, users_state,
                 consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
                 level_count, level_weight, level_hours, fleet,
@@ -52,7 +52,7 @@ class HostCores:
 
     def launch(self, t0: int, count: int, first: int, key: tuple[int, int]) -> None:
         b = self.b
-        _run_block(
+        _run_window(
             *launch_arguments(
                 first, t0, count, key, b.params, b.users_state, self.p.arrays(),
                 self.outputs(), (b.demand_totals, b.supply_totals, b.fleet_totals),

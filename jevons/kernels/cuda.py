@@ -1,9 +1,9 @@
 """The CUDA backend: one GPU thread per trajectory, the model fused in one kernel.
 
-Each thread runs :func:`jevons.kernels.trajectory.trajectory_block` (the same
-source as the CPU backend, compiled by numba-cuda) over a block of steps,
+Each thread runs :func:`jevons.kernels.trajectory.trajectory_window` (the same
+source as the CPU backend, compiled by numba-cuda) over a window of steps,
 drawing its Philox numbers in registers; nothing random is ever stored.
-Inputs, state, totals and each block's outputs stay on the device; the
+Inputs, state, totals and each window's outputs stay on the device; the
 percentiles are reduced there too (:mod:`jevons.kernels.cuda_quantiles`), so
 only quantiles and means cross to the host.
 
@@ -20,16 +20,16 @@ from numba import config, cuda
 import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
 from jevons.kernels.layout import PackedPlan, launch_arguments
 from jevons.kernels.step_windows import Buffers, simulator_for
-from jevons.kernels.trajectory import trajectory_block
+from jevons.kernels.trajectory import trajectory_window
 
 THREADS_PER_BLOCK = 128
 NO_DRAWS = np.empty((0, 0, 0))  # each thread draws its numbers as it goes
 
-_trajectory_block = cuda.jit(device=True)(trajectory_block.py_func)
+_trajectory_window = cuda.jit(device=True)(trajectory_window.py_func)
 
 
 @cuda.jit(cache=not config.ENABLE_CUDASIM)
-def _run_block(
+def _run_window(
     first, t0, nsteps, k0, k1, params, users_state,
     consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
     level_count, level_weight, level_hours, fleet,
@@ -37,7 +37,7 @@ def _run_block(
 ):  # fmt: skip
     i = cuda.grid(1)
     if i < params.shape[1]:
-        _trajectory_block(
+        _trajectory_window(
             i, first, t0, nsteps, k0, k1, params, users_state,
             consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
             level_count, level_weight, level_hours, fleet,
@@ -70,7 +70,7 @@ def free_memory_bytes() -> int | None:
 
 
 class Gpu:
-    """Device mirrors of the buffers; outputs are copied back once per block."""
+    """Device mirrors of the buffers; outputs stay on the device, reduced there window by window."""
 
     def setup(self, packed: PackedPlan, buffers: Buffers) -> None:
         to = cuda.to_device
@@ -96,7 +96,7 @@ class Gpu:
             first, t0, count, key, self.params, self.users_state, self.plan,
             self.device_outputs, self.totals,
         )  # fmt: skip
-        _run_block[self.grid, THREADS_PER_BLOCK](*arguments, self.no_draws)
+        _run_window[self.grid, THREADS_PER_BLOCK](*arguments, self.no_draws)
 
     def outputs(self):
         return self.device_outputs  # reduced on the device, never copied back

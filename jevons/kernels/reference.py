@@ -23,7 +23,7 @@ import numpy as np
 
 from jevons.kernels import layers
 from jevons.kernels.array_api import Array, device, namespace
-from jevons.kernels.contract import BlockSink, ModelPlan, TrajectoryInputs
+from jevons.kernels.contract import ModelPlan, TrajectoryInputs, WindowSink
 from jevons.kernels.philox import step_block
 from jevons.kernels.variates import normal_from_word, uniform_from_word
 
@@ -42,9 +42,9 @@ def simulate(
     inputs: TrajectoryInputs,
     trajectories: Array,
     key: tuple[int, int],
-    on_block: BlockSink,
+    on_window: WindowSink,
 ) -> dict[str, Array]:
-    """Run the model over the horizon; report each step to ``on_block`` as a window of one.
+    """Run the model over the horizon; report each step to ``on_window`` as a window of one.
 
     ``inputs`` and ``trajectories`` are arrays of one namespace on one device;
     every array reported and returned is too. Returns the per-trajectory
@@ -176,7 +176,7 @@ def simulate(
             unserved_total += values["unserved_tokens"]
             any_short |= short
             any_breach |= breach
-        on_block(t, {name: array[None, ...] for name, array in values.items()})
+        on_window(t, {name: array[None, ...] for name, array in values.items()})
 
         totals["total_requests"] += requests
         totals["total_llm_calls"] += calls

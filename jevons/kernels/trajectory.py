@@ -216,7 +216,7 @@ DRAW_LANES = 32  # trajectories drawn together: long enough loops for the SIMD u
 
 @njit(**KERNEL_OPTIONS)
 def fill_draws(first, t0, nsteps, k0, k1, draws):
-    """A block's random numbers for trajectories ``first .. first + DRAW_LANES - 1``.
+    """A window's random numbers for trajectories ``first .. first + DRAW_LANES - 1``.
 
     ``draws[row, k, lane]`` gets the numbers the step loop would draw one at a
     time (word 0: users shock, word 1: step noise, word 2: request count).
@@ -240,7 +240,7 @@ def fill_draws(first, t0, nsteps, k0, k1, draws):
 
 
 @njit(**KERNEL_OPTIONS)
-def trajectory_block(
+def trajectory_window(
     i, first_trajectory, t0, nsteps, k0, k1, params, users_state,
     consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
     level_count, level_weight, level_hours, fleet,

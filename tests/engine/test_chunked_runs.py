@@ -128,11 +128,11 @@ def test_a_gpu_out_of_memory_halves_the_chunk_and_counts_nothing_twice(
     cpu = backends.get_backend("cpu")
     sizes = []
 
-    def simulate(plan, inputs, trajectories, key, on_block):
+    def simulate(plan, inputs, trajectories, key, on_window):
         sizes.append(len(trajectories))
-        totals = cpu.load()(plan, inputs, trajectories, key, on_block)
+        totals = cpu.load()(plan, inputs, trajectories, key, on_window)
         if len(trajectories) > 300:
-            # after its blocks were summarised: they must not survive the retry
+            # after its windows were summarised: they must not survive the retry
             raise RuntimeError("[CUDA_ERROR_OUT_OF_MEMORY] Call to cuMemAlloc results in error")
         return totals
 

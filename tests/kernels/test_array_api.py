@@ -58,12 +58,12 @@ def run(scenario, n, move):
     steps = {}
     devices = set()
 
-    def on_block(t0, values):
+    def on_window(t0, values):
         for name, array in values.items():
             devices.add(str(getattr(array, "device", "cpu")))
             steps.setdefault(name, []).append(to_numpy(array))
 
-    totals = reference.simulate(plan, inputs, move(trajectories), key, on_block)
+    totals = reference.simulate(plan, inputs, move(trajectories), key, on_window)
     devices.update(str(getattr(array, "device", "cpu")) for array in totals.values())
     steps = {name: np.concatenate(arrays) for name, arrays in steps.items()}
     return steps, {name: to_numpy(array) for name, array in totals.items()}, devices

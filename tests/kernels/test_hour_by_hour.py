@@ -117,12 +117,12 @@ def simulate_per_trajectory(scenario, simulate):
     inputs = draw_inputs(scenario, trajectories, key)
     store = {}
 
-    def on_block(t0, values):
+    def on_window(t0, values):
         for name, array in values.items():
             host = array.copy_to_host() if hasattr(array, "copy_to_host") else array
             store.setdefault(name, []).append(np.array(host))
 
-    totals = simulate(plan, inputs, trajectories, key, on_block)
+    totals = simulate(plan, inputs, trajectories, key, on_window)
     return inputs, {k: np.concatenate(v, axis=0) for k, v in store.items()}, totals
 
 

@@ -38,12 +38,12 @@ def test_scalar_transforms_match_numpy(word):
 
 
 def collect(store):
-    def on_block(t0, values):
+    def on_window(t0, values):
         for name, array in values.items():
             host = array.copy_to_host() if hasattr(array, "copy_to_host") else array
             store.setdefault(name, []).append(np.array(host))
 
-    return on_block
+    return on_window
 
 
 def run_both(scenario, n, simulate, first=0):
@@ -82,18 +82,18 @@ def test_cpu_kernel_chunks_see_the_same_trajectories():
         np.testing.assert_array_equal(whole[name][..., 200:], tail[name])
 
 
-def test_block_size_does_not_change_results():
+def test_window_size_does_not_change_results():
     from jevons.kernels import step_windows
 
     scenario = load_scenario(SCENARIOS / "agentic-coding.toml")
     _, big, _, _ = run_both(scenario, 200, cpu.simulate)
 
-    def one_step_blocks(plan, inputs, trajectories, key, on_block):
-        return step_windows.simulate_in_blocks(
-            plan, inputs, trajectories, key, on_block, cpu.HostCores(), 1
+    def one_step_windows(plan, inputs, trajectories, key, on_window):
+        return step_windows.simulate_in_windows(
+            plan, inputs, trajectories, key, on_window, cpu.HostCores(), 1
         )
 
-    _, small, _, _ = run_both(scenario, 200, one_step_blocks)
+    _, small, _, _ = run_both(scenario, 200, one_step_windows)
     for name in big:
         np.testing.assert_array_equal(big[name], small[name])
 

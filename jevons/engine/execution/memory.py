@@ -10,7 +10,7 @@ import os
 
 from jevons.errors import JevonsError
 from jevons.kernels.contract import PARAMETER_PATHS, ModelPlan
-from jevons.kernels.step_windows import MIN_BLOCK_STEPS
+from jevons.kernels.step_windows import MIN_WINDOW_STEPS
 
 # Trajectories per chunk on the host: a chunk's outputs fill a window of steps, and
 # past ~1e5 trajectories a window holds so few steps that the kernel's per-window
@@ -30,13 +30,13 @@ def estimated_bytes(plan: ModelPlan, n: int) -> int:
     """Rough peak memory of one process simulating ``n`` trajectories.
 
     Per trajectory: the drawn inputs (and their temporaries), the running
-    totals, the smallest block of outputs, and the NumPy reference's temporaries.
+    totals, the smallest window of outputs, and the NumPy reference's temporaries.
     """
     n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
     inputs = 2 * (len(PARAMETER_PATHS) + len(plan.surge_names))
     totals = 6 + 6 * n_hw + 3 * n_fleet * n_hw
     one_step = 10 + n_hw * (6 + 3 * n_fleet)
-    return 8 * n * (inputs + totals + (MIN_BLOCK_STEPS + 1) * one_step + 40)
+    return 8 * n * (inputs + totals + (MIN_WINDOW_STEPS + 1) * one_step + 40)
 
 
 def check_memory(plan: ModelPlan, n: int) -> None:

@@ -80,21 +80,21 @@ def simulate_summary(
         count = min(size, stop - first)
         trajectories = np.arange(first, first + count, dtype=np.uint64)
         inputs = draw_inputs(scenario, trajectories, key)
-        # On a GPU, a chunk's blocks go to a scratch summary first, so that a chunk
+        # On a GPU, a chunk's windows go to a scratch summary first, so that a chunk
         # that runs out of memory can be retried smaller without counting twice.
         target = summary if mode == "exact" or chosen.name != "cuda" else summary.empty_like()
         total_chunks = chunks_done + 1 + -(-(stop - first - count) // size)
 
-        def on_block(
+        def on_window(
             t0: int, values: dict[str, np.ndarray], target=target, done=chunks_done, of=total_chunks
         ) -> None:
-            target.add_block(t0, values)
+            target.add_window(t0, values)
             if progress is not None:
                 steps_done = t0 + next(iter(values.values())).shape[0]
                 progress(done * plan.steps + steps_done, of * plan.steps)
 
         try:
-            totals = simulate(plan, inputs, trajectories, key, on_block)
+            totals = simulate(plan, inputs, trajectories, key, on_window)
         except Exception as exc:
             if chosen.name == "cuda" and is_out_of_memory(exc) and count > 1:
                 size = max(1, count // 2)

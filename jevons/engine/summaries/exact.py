@@ -50,8 +50,8 @@ class ExactSummary:
         q, means = self.reduce(array.reshape(-1, shape[-1]), self.quantiles)
         return np.moveaxis(q.reshape(*lead, -1), -1, 0), means.reshape(lead)
 
-    def add_block(self, t0: int, values: dict[str, np.ndarray]) -> None:
-        """Add steps ``t0 ..`` from arrays shaped (steps in block, *lead dims, trajectories)."""
+    def add_window(self, t0: int, values: dict[str, np.ndarray]) -> None:
+        """Add steps ``t0 ..`` from arrays shaped (window steps, *lead dims, trajectories)."""
         for name, array in values.items():
             shape = tuple(array.shape)
             count, lead = shape[0], shape[1:-1]
@@ -77,4 +77,4 @@ class ExactSummary:
                 )
 
     def finish(self) -> None:
-        """Nothing left to compute: blocks were reduced as they came."""
+        """Nothing left to compute: windows were reduced as they came."""

@@ -66,7 +66,7 @@ from jevons.engine.summaries.tails import tail_counts
 ZERO_THRESHOLD = float(np.finfo(np.float64).tiny)
 # Rows are summarised this many count cells at a time, so that the temporary
 # arrays of quantiles() and tail_means() stay small beside the counts themselves.
-CELLS_PER_BLOCK = 1 << 22
+CELLS_PER_BATCH = 1 << 22
 _NO_KEY_LOW = np.iinfo(np.int64).max
 _NO_KEY_HIGH = np.iinfo(np.int64).min
 # float64 layout: 52 stored significand bits below an exponent biased by 1023.
@@ -153,7 +153,7 @@ def _accuracy_of(mantissa_bits: int) -> float:
 
 @dataclass
 class _Batch:
-    """Per-row statistics of a block of new values, before they join the sketch."""
+    """Per-row statistics of a window of new values, before they join the sketch."""
 
     key_low: np.ndarray  # > key_high where a row has no value to bucket
     key_high: np.ndarray
@@ -214,7 +214,7 @@ class RowSketches:
         """Add ``values`` shaped (rows, n), float32 or float64; NaNs are skipped.
 
         ``rows`` (a step-1 slice) names the rows the values belong to, when they
-        are not all of them: a block of time steps fills a run of rows.
+        are not all of them: a window of time steps fills a run of rows.
         ``compiled`` uses the multi-core kernel of :mod:`jevons.kernels.sketch_update`
         (numba); the default NumPy path is the reference it is tested against.
         """
@@ -353,7 +353,7 @@ class RowSketches:
         """Widen or move row windows so that row r can count keys key_low[r] .. key_high[r].
 
         Only the rows whose keys fall outside their window are looked at: a
-        block of steps adds to a few rows of a large sketch at a time.
+        window of steps adds to a few rows of a large sketch at a time.
         """
         window_end = self.key_offset + self.width
         outside = np.flatnonzero(
@@ -408,8 +408,8 @@ class RowSketches:
         """Quantiles (rows, m) as ``np.nanquantile(values, quantiles, axis=1).T``, within ``a``."""
         qs = _checked_quantiles(quantiles)
         out = np.empty((self.rows, len(qs)))
-        for block in self._row_blocks():
-            out[block] = self._block_quantiles(block, qs)
+        for batch in self._row_batches():
+            out[batch] = self._batch_quantiles(batch, qs)
         return out
 
     def tail_means(self, quantiles: np.ndarray) -> np.ndarray:
@@ -421,32 +421,32 @@ class RowSketches:
         """
         qs = _checked_quantiles(quantiles)
         out = np.empty((self.rows, len(qs)))
-        for block in self._row_blocks():
-            out[block] = self._block_tail_means(block, qs)
+        for batch in self._row_batches():
+            out[batch] = self._batch_tail_means(batch, qs)
         return out
 
-    def _row_blocks(self) -> Iterator[slice]:
-        step = max(1, CELLS_PER_BLOCK // max(self.width, 1))
+    def _row_batches(self) -> Iterator[slice]:
+        step = max(1, CELLS_PER_BATCH // max(self.width, 1))
         for start in range(0, self.rows, step):
             yield slice(start, min(start + step, self.rows))
 
-    def _block_counts(self, block: slice) -> np.ndarray:
+    def _batch_counts(self, batch: slice) -> np.ndarray:
         # A sketch that only ever saw zeros has no bucket at all; one empty
         # bucket keeps the indexing below uniform.
         if self.width:
-            return self.bucket_counts[block]
-        return np.zeros((block.stop - block.start, 1), dtype=np.int64)
+            return self.bucket_counts[batch]
+        return np.zeros((batch.stop - batch.start, 1), dtype=np.int64)
 
-    def _clamp_bounds(self, block: slice) -> tuple[np.ndarray, np.ndarray]:
+    def _clamp_bounds(self, batch: slice) -> tuple[np.ndarray, np.ndarray]:
         # Empty rows (inf, -inf) get a harmless range; their results become NaN.
-        empty = self.value_count[block] == 0
+        empty = self.value_count[batch] == 0
         return (
-            np.where(empty, 0.0, self.value_min[block])[:, None],
-            np.where(empty, 0.0, self.value_max[block])[:, None],
+            np.where(empty, 0.0, self.value_min[batch])[:, None],
+            np.where(empty, 0.0, self.value_max[batch])[:, None],
         )
 
-    def _block_quantiles(self, block: slice, qs: np.ndarray) -> np.ndarray:
-        n = self.value_count[block][:, None]
+    def _batch_quantiles(self, batch: slice, qs: np.ndarray) -> np.ndarray:
+        n = self.value_count[batch][:, None]
         # NumPy's "linear" method: virtual index h = (n - 1) q, then interpolate
         # between order statistics floor(h) and floor(h) + 1 with weight h - floor(h).
         virtual = (n - 1) * qs
@@ -455,12 +455,12 @@ class RowSketches:
         lower_rank = np.maximum(below.astype(np.int64), 0)
         upper_rank = np.maximum(np.minimum(lower_rank + 1, n - 1), 0)
         ranks = np.concatenate([lower_rank, upper_rank], axis=1)
-        counts = self._block_counts(block)
-        bucketed_rank = ranks - self.zero_count[block][:, None]
+        counts = self._batch_counts(batch)
+        bucketed_rank = ranks - self.zero_count[batch][:, None]
         columns = _bucket_columns(np.cumsum(counts, axis=1), bucketed_rank)
-        keys = self.key_offset[block][:, None] + columns
+        keys = self.key_offset[batch][:, None] + columns
         statistics = np.where(bucketed_rank >= 0, self.spec.representatives(keys), 0.0)
-        low, high = self._clamp_bounds(block)
+        low, high = self._clamp_bounds(batch)
         statistics = np.clip(statistics, low, high)
         # The extremes are known exactly, so q = 0 and q = 1 are exact.
         statistics = np.where(ranks == 0, low, np.where(ranks == n - 1, high, statistics))
@@ -472,30 +472,30 @@ class RowSketches:
         )
         return np.where(n > 0, result, np.nan)
 
-    def _block_tail_means(self, block: slice, qs: np.ndarray) -> np.ndarray:
-        n = self.value_count[block][:, None]
-        tail_count = tail_counts(qs, self.value_count[block])
+    def _batch_tail_means(self, batch: slice, qs: np.ndarray) -> np.ndarray:
+        n = self.value_count[batch][:, None]
+        tail_count = tail_counts(qs, self.value_count[batch])
         first = n - tail_count  # first order statistic in the tail
-        bucketed_first = first - self.zero_count[block][:, None]
-        counts = self._block_counts(block)
+        bucketed_first = first - self.zero_count[batch][:, None]
+        counts = self._batch_counts(batch)
         cumulative = np.cumsum(counts, axis=1)
         columns = _bucket_columns(cumulative, bucketed_first)
-        keys = self.key_offset[block][:, None] + np.arange(counts.shape[1])
-        representatives = np.clip(self.spec.representatives(keys), *self._clamp_bounds(block))
+        keys = self.key_offset[batch][:, None] + np.arange(counts.shape[1])
+        representatives = np.clip(self.spec.representatives(keys), *self._clamp_bounds(batch))
         # Summed from the top down, so a small tail is not the difference of two large sums.
         at_or_above = np.cumsum((counts * representatives)[:, ::-1], axis=1)[:, ::-1]
         above = np.pad(at_or_above, ((0, 0), (0, 1)))[:, 1:]
         in_boundary_bucket = np.take_along_axis(cumulative, columns, axis=1) - bucketed_first
         # The largest value is known exactly: it replaces its bucket's representative.
         top = _bucket_columns(cumulative, cumulative[:, -1:] - 1)
-        exact_top = self.value_max[block][:, None] - np.take_along_axis(representatives, top, 1)
+        exact_top = self.value_max[batch][:, None] - np.take_along_axis(representatives, top, 1)
         tail_sum = np.where(
             bucketed_first > 0,
             in_boundary_bucket * np.take_along_axis(representatives, columns, axis=1)
             + np.take_along_axis(above, columns, axis=1)
             + exact_top,
             # The tail holds every bucketed value: the exact sum is known.
-            self.value_sum[block][:, None],
+            self.value_sum[batch][:, None],
         )
         return np.where(n > 0, tail_sum / np.maximum(tail_count, 1), np.nan)
 

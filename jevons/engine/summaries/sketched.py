@@ -28,7 +28,7 @@ def _on_gpu(array) -> bool:
 
 
 def _add_on_device(sketch: RowSketches, rows_on_device, rows: slice) -> None:
-    """Bucket a block's rows where they live; only per-row numbers and counts come back."""
+    """Bucket a window's rows where they live; only per-row numbers and counts come back."""
     from jevons.engine.summaries.sketch import ZERO_THRESHOLD
     from jevons.kernels.cuda_sketch import sketch_rows_on_device
 
@@ -81,7 +81,7 @@ class SketchSummary:
             table[name] = RowSketches(rows, self.spec)
         return table[name]
 
-    def add_block(self, t0: int, values: dict[str, np.ndarray]) -> None:
+    def add_window(self, t0: int, values: dict[str, np.ndarray]) -> None:
         for name, array in values.items():
             shape = tuple(array.shape)  # a plain tuple: device array shapes refuse slicing
             count, lead, n = shape[0], shape[1:-1], shape[-1]
