@@ -1,8 +1,11 @@
 import copy
+import importlib
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from jevons.engine.scenario.loading import scenario_from_dict  # imports no numba.cuda
@@ -58,29 +61,86 @@ def hand_scenario(hand_dict):
     return scenario_from_dict(hand_dict)
 
 
-def _simulate_numpy():
-    from jevons.kernels.reference import simulate
+@dataclass(frozen=True)
+class Backend:
+    """A backend under test: the NumPy reference, the CPU kernel or the CUDA kernel.
 
-    return simulate
+    Without a GPU the CUDA kernel runs on Numba's simulator, a Python thread per GPU
+    thread, so tests size their runs with :meth:`size`.
+    """
+
+    name: str
+
+    @property
+    def simulate(self):
+        module = {"numpy": "reference", "cpu": "cpu", "cuda": "cuda"}[self.name]
+        return importlib.import_module(f"jevons.kernels.{module}").simulate
+
+    @property
+    def on_simulator(self) -> bool:
+        return self.name == "cuda" and not HAS_GPU
+
+    def size(self, full: int, on_simulator: int) -> int:
+        return on_simulator if self.on_simulator else full
 
 
-def _simulate_cpu():
-    from jevons.kernels.cpu import simulate
-
-    return simulate
-
-
-def _simulate_cuda():
-    from jevons.kernels.cuda import simulate  # the simulator when there is no GPU
-
-    return simulate
+def _params(names):
+    # With a GPU, the cuda cases are the `gpu`-marked ones: `pytest -m gpu` runs them.
+    return [
+        pytest.param(Backend(n), id=n, marks=[pytest.mark.gpu] if n == "cuda" and HAS_GPU else [])
+        for n in names
+    ]
 
 
-SIMULATORS = {"numpy": _simulate_numpy, "cpu": _simulate_cpu, "cuda": _simulate_cuda}
+@pytest.fixture(params=_params(["numpy", "cpu", "cuda"]))
+def backend(request) -> Backend:
+    """Each backend in turn."""
+    return request.param
 
 
-@pytest.fixture(params=list(SIMULATORS))
-def backend(request):
-    """(name, simulate) for each backend: the NumPy reference, the CPU kernel, and the CUDA
-    kernel (on Numba's simulator without a GPU, so keep sizes small)."""
-    return request.param, SIMULATORS[request.param]()
+@pytest.fixture(params=_params(["cpu", "cuda"]))
+def compiled_backend(request) -> Backend:
+    """Each compiled backend in turn, for checks against the NumPy reference."""
+    return request.param
+
+
+def simulate_per_trajectory(scenario, simulate, n=None):
+    """Run ``simulate`` (a backend's) on ``scenario``; every trajectory's values.
+
+    Returns (inputs, {name: (steps, *lead dims, trajectories)}, {name: totals}).
+    """
+    from jevons.engine.preparation.input_draws import draw_inputs
+    from jevons.engine.preparation.plan import build_plan
+    from jevons.kernels.philox import seed_key
+
+    plan = build_plan(scenario)
+    key = seed_key(scenario.simulation.seed)
+    n = scenario.simulation.trajectories if n is None else n
+    trajectories = np.arange(n, dtype=np.uint64)
+    inputs = draw_inputs(scenario, trajectories, key)
+    store = {}
+
+    def on_window(t0, values):
+        for name, array in values.items():
+            host = array.copy_to_host() if hasattr(array, "copy_to_host") else array
+            store.setdefault(name, []).append(np.array(host))
+
+    totals = simulate(plan, inputs, trajectories, key, on_window)
+    totals = {k: v.copy_to_host() if hasattr(v, "copy_to_host") else np.asarray(v)
+              for k, v in totals.items()}  # fmt: skip
+    return inputs, {k: np.concatenate(v, axis=0) for k, v in store.items()}, totals
+
+
+def first_trajectory(backend, scenario, n=3):
+    """Trajectory 0 of a scenario with one hardware profile, on ``backend``: per-step
+    values {name: (steps, [fleet])} and horizon totals {name: scalar or (fleet,)}."""
+    _, steps, totals = simulate_per_trajectory(scenario, backend.simulate, n)
+    one = {name: values[..., 0] for name, values in steps.items()}
+    for name, values in one.items():
+        if values.ndim >= 2 and values.shape[-1] == 1:  # the hardware dim
+            one[name] = values[..., 0]
+    horizon = {name: values[..., 0] for name, values in totals.items()}
+    for name, values in horizon.items():
+        if values.ndim >= 1 and values.shape[-1] == 1:
+            horizon[name] = values[..., 0]
+    return one, horizon

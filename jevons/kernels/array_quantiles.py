@@ -2,10 +2,10 @@
 
 The reducer for a model run on arrays of any array API library (the reference
 on CuPy arrays, for one): the rows are reduced where they live, on the GPU for
-CuPy, and only the (rows x quantiles) results travel to the host. It has the
-signature of :data:`jevons.engine.summaries.reducers.RowReducer` and gives the same
-numbers as :func:`jevons.engine.summaries.reducers.numpy_reducer`: linear interpolation
-between order statistics, NaNs ignored.
+CuPy, and only the (rows x quantiles) results travel to the host. Like every
+row reducer, ``reduce(rows (R, n), quantiles (m,)) -> (quantiles (R, m), means
+(R,))``, it gives the same numbers as NumPy's ``nanquantile`` and ``nanmean``:
+linear interpolation between order statistics, NaNs ignored.
 
 The standard has no quantile function. A namespace's own ``quantile`` and
 ``nanquantile`` (NumPy's, CuPy's) are used when it has them; otherwise the rows

@@ -1,13 +1,12 @@
 """Sketch updates on the GPU: the values stay on the device, only bucket counts leave.
 
-For a block of rows (one per variable, step and lead index), :func:`scan_rows`
+For a batch of rows (one per variable, step and lead index), :func:`scan_rows`
 reduces each row in one thread block: its count, zeros, sum, minimum, maximum
-and its lowest and highest bucket key. The host then places each row's window
+and its lowest and highest bucket key. The host then places each row's key span
 (a few numbers per row), :func:`count_keys` adds every value to its bucket with
-an atomic, one thread per value, and the block's counts (rows x window width)
+an atomic, one thread per value, and the batch's counts (rows x span width)
 are copied back and added to the host's sketch. Keys are the float64 bit
-pattern shifted right, as in :mod:`jevons.engine.summaries.sketch`: the same integers on
-either side.
+pattern shifted right, as in the host's sketch: the same integers on either side.
 
 Importing this module imports ``numba.cuda``.
 """

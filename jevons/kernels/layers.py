@@ -168,6 +168,11 @@ def peak_hour_share(volume, busiest_weight, step_hours):
         return xp.where(volume > 0.0, busiest_weight / (volume * step_hours), 0.0)
 
 
+def peak_hour_requests(requests, peak_share):
+    """Requests in the step's busiest hour [requests/hour]."""
+    return requests * peak_share
+
+
 # -- agentic loops, reasoning, cache ------------------------------------------------
 
 
@@ -220,6 +225,17 @@ def cached_tokens(input_tokens, hit_rate):
 def prefill_tokens(input_tokens, cached):
     """Input tokens prefilled, i.e. not cached [tokens]."""
     return input_tokens - cached
+
+
+def decoded_tokens(output, thinking):
+    """Tokens decoded [tokens]: visible output plus thinking."""
+    return output + thinking
+
+
+def processed_tokens(input_tokens, output, thinking):
+    """Tokens processed [tokens]: input, output and thinking (the seeds' and InferenceX's
+    convention for cost per token)."""
+    return input_tokens + output + thinking
 
 
 # -- supply and capacity -------------------------------------------------------------

@@ -26,7 +26,8 @@ DEMAND = (
     "cached_input_tokens", "prefill_tokens", "output_tokens", "thinking_tokens",
     "cache_hit_rate",
 )  # fmt: skip
-# cost and energy_kwh are not written: see jevons.engine.summaries.scaled.add_scaled_variables.
+# cost and energy_kwh are not written: they are gpu_hours times constants per profile,
+# and the summaries scale gpu_hours' statistics.
 SUPPLY = ("gpu_hours", "peak_gpus", "cost_per_mtok", "tokens_per_mw")
 FLEET = ("utilization", "unserved_tokens", "shortfall_probability", "target_breach_probability")
 DEMAND_ROW = {name: row for row, name in enumerate(DEMAND)}

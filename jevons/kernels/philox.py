@@ -24,15 +24,16 @@ from __future__ import annotations
 import zlib
 
 from jevons.kernels.array_api import Array, device, namespace
+from jevons.kernels.constants import (
+    PARAMETER_STEP,
+    PHILOX_M0,
+    PHILOX_M1,
+    PHILOX_ROUNDS,
+    PHILOX_W0,
+    PHILOX_W1,
+    STEP_STREAM,
+)
 
-PHILOX_M0 = 0xD2511F53
-PHILOX_M1 = 0xCD9E8D57
-PHILOX_W0 = 0x9E3779B9  # golden ratio
-PHILOX_W1 = 0xBB67AE85  # sqrt(3) - 1
-ROUNDS = 10
-
-STEP_STREAM = 0
-PARAMETER_STEP = 0xFFFFFFFF  # never a real step index, so parameter and step draws never meet
 _LOW32 = 0xFFFFFFFF
 
 
@@ -45,7 +46,7 @@ def _mulhilo(xp, a: Array, m: int) -> tuple[Array, Array]:
 def philox4x32(
     counter: tuple[Array | int, Array | int, Array | int, Array | int],
     key: tuple[int, int],
-    rounds: int = ROUNDS,
+    rounds: int = PHILOX_ROUNDS,
 ) -> tuple[Array, Array, Array, Array]:
     """Philox4x32 with ``rounds`` rounds; counter words broadcast against each other.
 

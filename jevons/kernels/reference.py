@@ -128,7 +128,7 @@ def simulate(
         )
         cached = layers.cached_tokens(inputs_tok, hit)
         prefill = layers.prefill_tokens(inputs_tok, cached)
-        decoded = output + thinking
+        decoded = layers.decoded_tokens(output, thinking)
 
         work_seconds = layers.gpu_seconds(prefill, decoded, prefill_cost, decode_cost)
         gpu_hours = layers.gpu_hours(work_seconds, util)
@@ -139,7 +139,7 @@ def simulate(
         values = {
             "users": users,
             "requests": requests,
-            "peak_hour_requests": requests * peak_share,
+            "peak_hour_requests": layers.peak_hour_requests(requests, peak_share),
             "llm_calls": calls,
             "input_tokens": inputs_tok,
             "cached_input_tokens": cached,
@@ -150,7 +150,7 @@ def simulate(
             "gpu_hours": gpu_hours,
             "peak_gpus": peak_gpus,
             # cost and energy_kwh are gpu_hours times per-hardware constants: the
-            # summary scales gpu_hours' percentiles (engine.summaries.scaled.add_scaled_variables)
+            # summaries scale gpu_hours' percentiles rather than reduce them again
             "cost_per_mtok": layers.cost_per_mtok(cost, output),
             "tokens_per_mw": layers.tokens_per_mw(decoded, energy),
         }
@@ -204,7 +204,9 @@ def derived_totals(
     home = device(out)
     all_in_price = xp.asarray(plan.all_in_cost_per_gpu_hour, device=home)[:, None]
     fleet = xp.asarray(plan.fleet_sizes, dtype=xp.float64, device=home)[:, None, None]
-    totals["total_tokens"] = totals["total_input_tokens"] + out + totals["total_thinking_tokens"]
+    totals["total_tokens"] = layers.processed_tokens(
+        totals["total_input_tokens"], out, totals["total_thinking_tokens"]
+    )
     totals["horizon_cost_per_mtok"] = layers.cost_per_mtok(totals["total_cost"], out)
     if plan.fleet_sizes:
         cost = layers.fleet_cost(fleet, plan.steps * plan.step_hours, all_in_price)

@@ -18,17 +18,25 @@ import numpy as np
 from numba import njit
 
 import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
-from jevons.kernels import variates
+from jevons.kernels import constants as k
+from jevons.kernels.constants import (
+    AS241_CENTRAL_HALF_WIDTH,
+    AS241_CENTRAL_R,
+    AS241_NEAR_TAIL_SHIFT,
+    AS241_TAIL_SPLIT,
+    UNIFORM_SCALE,
+)
 
-M0 = np.uint64(0xD2511F53)
-M1 = np.uint64(0xCD9E8D57)
-W0 = np.uint64(0x9E3779B9)
-W1 = np.uint64(0xBB67AE85)
+# The constants as the uint64 words the arithmetic below runs in.
+M0 = np.uint64(k.PHILOX_M0)
+M1 = np.uint64(k.PHILOX_M1)
+W0 = np.uint64(k.PHILOX_W0)
+W1 = np.uint64(k.PHILOX_W1)
+ROUNDS = k.PHILOX_ROUNDS
 MASK32 = np.uint64(0xFFFFFFFF)
 SHIFT32 = np.uint64(32)
-SHIFT9 = np.uint64(9)
-UNIFORM_SCALE = 2.0**-23
-STEP_STREAM = np.uint64(0)
+UNIFORM_SHIFT = np.uint64(k.UNIFORM_DROP_BITS)
+STEP_STREAM = np.uint64(k.STEP_STREAM)
 # Fast-math without nnan/ninf: the model writes NaN for undefined ratios on purpose.
 FASTMATH = {"contract", "arcp", "reassoc", "nsz", "afn"}
 # Options of every compiled model function. NumPy's error model lets x / 0 give
@@ -40,7 +48,7 @@ KERNEL_OPTIONS = {"cache": True, "fastmath": FASTMATH, "error_model": "numpy"}
 @njit(inline="always", **KERNEL_OPTIONS)
 def philox4x32_10(c0, c1, c2, c3, k0, k1):
     """One Philox4x32-10 block; all arguments and results are uint64 holding 32 bits."""
-    for _ in range(10):
+    for _ in range(ROUNDS):
         p0 = M0 * c0
         p1 = M1 * c2
         c0, c1, c2, c3 = (
@@ -64,14 +72,14 @@ def step_words(trajectory, step, k0, k1):
 @njit(inline="always", **KERNEL_OPTIONS)
 def uniform(word):
     """Uniform on (0, 1) from a 32-bit word: 23 bits, exact in float32 and float64."""
-    return (float(word >> SHIFT9) + 0.5) * UNIFORM_SCALE
+    return (float(word >> UNIFORM_SHIFT) + 0.5) * UNIFORM_SCALE
 
 
-# AS 241 coefficients from ``transforms`` (lowest degree first), reversed for Horner.
+# AS 241 coefficients (lowest degree first in ``constants``), reversed for Horner.
 _A, _B, _C, _D, _E, _F = (tuple(reversed(c)) for c in (
-    variates._A, variates._B, variates._C, variates._D, variates._E, variates._F
+    k.AS241_A, k.AS241_B, k.AS241_C, k.AS241_D, k.AS241_E, k.AS241_F
 ))  # fmt: skip
-CENTRAL_HALF_WIDTH = 0.425
+CENTRAL_HALF_WIDTH = AS241_CENTRAL_HALF_WIDTH
 
 
 @njit(inline="always", **KERNEL_OPTIONS)
@@ -86,7 +94,7 @@ def _horner(coefs, x):
 def normal_central(u):
     """AS 241 for ``|u - 0.5| <= 0.425`` (85% of draws): a ratio of polynomials, no branch."""
     q = u - 0.5
-    r = 0.180625 - q * q
+    r = AS241_CENTRAL_R - q * q
     return q * _horner(_A, r) / _horner(_B, r)
 
 
@@ -95,10 +103,10 @@ def normal_tail(u):
     """AS 241 for ``|u - 0.5| > 0.425``."""
     q = u - 0.5
     r = math.sqrt(-math.log(u if q < 0.0 else 1.0 - u))
-    if r <= 5.0:
-        z = _horner(_C, r - 1.6) / _horner(_D, r - 1.6)
+    if r <= AS241_TAIL_SPLIT:
+        z = _horner(_C, r - AS241_NEAR_TAIL_SHIFT) / _horner(_D, r - AS241_NEAR_TAIL_SHIFT)
     else:
-        z = _horner(_E, r - 5.0) / _horner(_F, r - 5.0)
+        z = _horner(_E, r - AS241_TAIL_SPLIT) / _horner(_F, r - AS241_TAIL_SPLIT)
     return -z if q < 0.0 else z
 
 
@@ -162,7 +170,7 @@ def normal_tail_of_grid_uniform(u):
     """
     q = u - 0.5
     r = math.sqrt(-log_of_grid_uniform(u if q < 0.0 else 1.0 - u))
-    z = _horner(_C, r - 1.6) / _horner(_D, r - 1.6)
+    z = _horner(_C, r - AS241_NEAR_TAIL_SHIFT) / _horner(_D, r - AS241_NEAR_TAIL_SHIFT)
     return -z if q < 0.0 else z
 
 

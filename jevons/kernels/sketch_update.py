@@ -1,9 +1,9 @@
-"""Compiled update of :class:`jevons.engine.summaries.sketch.RowSketches`, on every CPU core.
+"""Compiled update of the summaries' row sketches (DDSketch counts), on every CPU core.
 
 Two passes over the values, one thread per row. The first takes each row's exact
 statistics (count, zeros, sum, minimum, maximum) without touching the sketch, so
 that invalid values are refused before anything changes and the caller widens
-the count windows once, for the whole block; the second adds the counts.
+the rows' key spans once, for the whole batch; the second adds the counts.
 
 Both work on the IEEE-754 bit pattern of each value, widened to float64 (exactly,
 for float32): the bucket key is ``bits >> shift``, the NumPy path's formula, so
@@ -96,11 +96,11 @@ def count_keys(values, shift, key_low, key_high, key_offset, bucket_counts):
     """Add each value's bucket to ``bucket_counts[r, (bits >> shift) - key_offset[r]]``.
 
     ``key_low`` and ``key_high`` are :func:`scan_rows`' results; every row's
-    window must already hold them.
+    span must already hold them.
     """
     for r in prange(values.shape[0]):
         low = key_low[r]
-        if low > key_high[r]:  # nothing to bucket (the row may have no window at all)
+        if low > key_high[r]:  # nothing to bucket (the row may have no span at all)
             continue
         row = values[r]
         counts = bucket_counts[r]

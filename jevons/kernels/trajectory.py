@@ -56,6 +56,8 @@ def _compiled(formula):
 
 
 expected_requests = _compiled(layers.expected_requests)
+peak_hour_requests = _compiled(layers.peak_hour_requests)
+decoded_tokens = _compiled(layers.decoded_tokens)
 llm_calls = _compiled(layers.llm_calls)
 input_tokens = _compiled(layers.input_tokens)
 output_tokens = _compiled(layers.output_tokens)
@@ -211,6 +213,8 @@ def unserved_output_tokens(unserved, work, output):
 
 
 DRAW_ROWS = 6  # uniforms u0, u1, u2, then their normal quantiles z0, z1, z2
+_U_SHOCK, _U_NOISE, _U_COUNT = 0, 1, 2  # words 0, 1, 2: users shock, step noise, count
+_Z_OFFSET = 3  # row of u's normal quantile = row of u + _Z_OFFSET
 DRAW_LANES = 32  # trajectories drawn together: long enough loops for the SIMD units
 
 
@@ -227,16 +231,17 @@ def fill_draws(first, t0, nsteps, k0, k1, draws):
     for k in range(nsteps):
         for lane in range(DRAW_LANES):
             w0, w1, w2, _ = step_words(first + lane, t0 + k, k0, k1)
-            draws[0, k, lane] = uniform(w0)
-            draws[1, k, lane] = uniform(w1)
-            draws[2, k, lane] = uniform(w2)
-    for row in range(3):
+            draws[_U_SHOCK, k, lane] = uniform(w0)
+            draws[_U_NOISE, k, lane] = uniform(w1)
+            draws[_U_COUNT, k, lane] = uniform(w2)
+    for row in range(_Z_OFFSET):
         for k in range(nsteps):
             for lane in range(DRAW_LANES):
                 u = draws[row, k, lane]
                 central = normal_central(u)
                 tail = normal_tail_of_grid_uniform(u)
-                draws[3 + row, k, lane] = tail if abs(u - 0.5) > CENTRAL_HALF_WIDTH else central
+                in_tail = abs(u - 0.5) > CENTRAL_HALF_WIDTH
+                draws[_Z_OFFSET + row, k, lane] = tail if in_tail else central
 
 
 @njit(**KERNEL_OPTIONS)
@@ -293,9 +298,9 @@ def trajectory_window(
     for k in range(nsteps):
         t = t0 + k
         if predrawn:
-            z0 = draws[3, k, lane]
-            z1 = draws[4, k, lane]
-            u2 = draws[2, k, lane]
+            z0 = draws[_Z_OFFSET + _U_SHOCK, k, lane]
+            z1 = draws[_Z_OFFSET + _U_NOISE, k, lane]
+            u2 = draws[_U_COUNT, k, lane]
         else:
             w0, w1, w2, _ = step_words(trajectory, t, k0, k1)
             z0 = normal(w0) if t > 0 else 0.0
@@ -325,7 +330,7 @@ def trajectory_window(
         )
         if count_noise:
             if predrawn:
-                z2 = draws[5, k, lane]
+                z2 = draws[_Z_OFFSET + _U_COUNT, k, lane]
             else:
                 z2 = normal_ppf(u2) if mean_requests >= POISSON_EXACT_BELOW else 0.0
             requests = poisson_count(mean_requests, u2, z2)
@@ -340,11 +345,11 @@ def trajectory_window(
         hit = cache_hit_rate(hit0, drift, t * months)
         cached = cached_tokens(input_tok, hit)
         prefill = prefill_tokens(input_tok, cached)
-        decoded = output + thinking
+        decoded = decoded_tokens(output, thinking)
 
         demand_out[_D_USERS, k, i] = users
         demand_out[_D_REQUESTS, k, i] = requests
-        demand_out[_D_PEAK_REQUESTS, k, i] = requests * peak
+        demand_out[_D_PEAK_REQUESTS, k, i] = peak_hour_requests(requests, peak)
         demand_out[_D_CALLS, k, i] = calls
         demand_out[_D_INPUT, k, i] = input_tok
         demand_out[_D_CACHED, k, i] = cached

@@ -18,78 +18,27 @@ from __future__ import annotations
 import numpy as np
 
 from jevons.kernels.array_api import Array, namespace
-
-UNIFORM_SCALE = 2.0**-23
+from jevons.kernels.constants import (
+    AS241_A,
+    AS241_B,
+    AS241_C,
+    AS241_CENTRAL_HALF_WIDTH,
+    AS241_CENTRAL_R,
+    AS241_D,
+    AS241_E,
+    AS241_F,
+    AS241_NEAR_TAIL_SHIFT,
+    AS241_TAIL_SPLIT,
+    UNIFORM_DROP_BITS,
+    UNIFORM_SCALE,
+)
 
 
 def uniform_from_word(x: Array) -> Array:
     """Uniform on (0, 1) from a uint32 word, as float64."""
     xp = namespace(x)
     words = xp.astype(x, xp.uint32, copy=False)
-    return (xp.astype(words >> 9, xp.float64) + 0.5) * UNIFORM_SCALE
-
-
-# AS 241 coefficients (Wichura 1988, Applied Statistics 37, 477-484), PPND16.
-_A = (
-    3.387132872796366608,
-    133.14166789178437745,
-    1971.5909503065514427,
-    13731.693765509461125,
-    45921.953931549871457,
-    67265.770927008700853,
-    33430.575583588128105,
-    2509.0809287301226727,
-)
-_B = (
-    1.0,
-    42.313330701600911252,
-    687.1870074920579083,
-    5394.1960214247511077,
-    21213.794301586595867,
-    39307.89580009271061,
-    28729.085735721942674,
-    5226.495278852854561,
-)
-_C = (
-    1.42343711074968357734,
-    4.6303378461565452959,
-    5.7694972214606914055,
-    3.64784832476320460504,
-    1.27045825245236838258,
-    0.24178072517745061177,
-    0.0227238449892691845833,
-    7.7454501427834140764e-4,
-)
-_D = (
-    1.0,
-    2.05319162663775882187,
-    1.6763848301838038494,
-    0.68976733498510000455,
-    0.14810397642748007459,
-    0.0151986665636164571966,
-    5.475938084995344946e-4,
-    1.05075007164441684324e-9,
-)
-_E = (
-    6.6579046435011037772,
-    5.4637849111641143699,
-    1.7848265399172913358,
-    0.29656057182850489123,
-    0.026532189526576123093,
-    0.0012426609473880784386,
-    2.71155556874348757815e-5,
-    2.01033439929228813265e-7,
-)
-_F = (
-    1.0,
-    0.59983220655588793769,
-    0.13692988092273580531,
-    0.0148753612908506148525,
-    7.868691311456132591e-4,
-    1.8463183175100546818e-5,
-    1.4215117583164458887e-7,
-    2.04426310338993978564e-15,
-)
+    return (xp.astype(words >> UNIFORM_DROP_BITS, xp.float64) + 0.5) * UNIFORM_SCALE
 
 
 def _poly(xp, coefs: tuple[float, ...], x: Array) -> Array:
@@ -104,20 +53,20 @@ def normal_ppf(u: Array) -> Array:
     xp = namespace(u)
     u = xp.astype(u, xp.float64, copy=False)
     q = u - 0.5
-    central = xp.abs(q) <= 0.425
-    r_c = 0.180625 - q * q
-    z_central = q * _poly(xp, _A, r_c) / _poly(xp, _B, r_c)
+    central = xp.abs(q) <= AS241_CENTRAL_HALF_WIDTH
+    r_c = AS241_CENTRAL_R - q * q
+    z_central = q * _poly(xp, AS241_A, r_c) / _poly(xp, AS241_B, r_c)
 
     tail = xp.where(q < 0.0, u, 1.0 - u)
     with np.errstate(divide="ignore", invalid="ignore"):  # NumPy's warnings, should u be 0 or 1
         r = xp.sqrt(-xp.log(xp.where(central, 0.5, tail)))
-    near = r <= 5.0
-    r_near = r - 1.6
-    r_far = r - 5.0
+    near = r <= AS241_TAIL_SPLIT
+    r_near = r - AS241_NEAR_TAIL_SHIFT
+    r_far = r - AS241_TAIL_SPLIT
     z_tail = xp.where(
         near,
-        _poly(xp, _C, r_near) / _poly(xp, _D, r_near),
-        _poly(xp, _E, r_far) / _poly(xp, _F, r_far),
+        _poly(xp, AS241_C, r_near) / _poly(xp, AS241_D, r_near),
+        _poly(xp, AS241_E, r_far) / _poly(xp, AS241_F, r_far),
     )
     z_tail = xp.where(q < 0.0, -z_tail, z_tail)
     return xp.where(central, z_central, z_tail)

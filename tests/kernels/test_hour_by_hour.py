@@ -128,11 +128,10 @@ def simulate_per_trajectory(scenario, simulate):
 
 @pytest.mark.parametrize("step", ["7D", "1D"])
 def test_steps_equal_the_hour_by_hour_calculation(backend, step):
-    _, simulate = backend
     steps = 5 if step == "7D" else 28
     scenario = weekly_scenario(step, steps)
     step_hours = 168 if step == "7D" else 24
-    inputs, out, totals = simulate_per_trajectory(scenario, simulate)
+    inputs, out, totals = simulate_per_trajectory(scenario, backend.simulate)
     names = [name for name, *_ in SURGES]
     seen_short = seen_clear = 0
     for j in range(scenario.simulation.trajectories):
@@ -162,8 +161,8 @@ def test_steps_equal_the_hour_by_hour_calculation(backend, step):
 
 
 def test_shortfall_is_positive_exactly_when_work_goes_unserved(backend):
-    _, simulate = backend
-    _, out, _ = simulate_per_trajectory(weekly_scenario("7D", 5, count_noise=True), simulate)
+    scenario = weekly_scenario("7D", 5, count_noise=True)
+    _, out, _ = simulate_per_trajectory(scenario, backend.simulate)
     short = out["shortfall_probability"] > 0
     np.testing.assert_array_equal(short, out["unserved_tokens"] > 0)
     assert short.any() and not short.all()

@@ -67,9 +67,18 @@ def assert_same(ref, fast, rtol=1e-9):
         )
 
 
+def shipped_case(backend, path):
+    """(scenario, trajectories, first) for a shipped scenario on ``backend``: whole on the
+    CPU or a GPU, cut to a few steps on the CUDA simulator."""
+    if backend.on_simulator:
+        return short_scenario(path, 6), 24, 5
+    return load_scenario(path), 400, 0
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
-def test_cpu_kernel_equals_reference_per_trajectory(path):
-    ref, fast, ref_totals, fast_totals = run_both(load_scenario(path), 400, cpu.simulate)
+def test_kernel_equals_reference_per_trajectory(compiled_backend, path):
+    scenario, n, first = shipped_case(compiled_backend, path)
+    ref, fast, ref_totals, fast_totals = run_both(scenario, n, compiled_backend.simulate, first)
     assert_same(ref, fast)
     assert_same(ref_totals, fast_totals)
 
@@ -99,10 +108,17 @@ def test_window_size_does_not_change_results():
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
-def test_backends_give_the_same_percentiles(path):
-    scenario = load_scenario(path)
-    a = run_scenario(scenario, trajectories=500, backend="numpy")
-    b = run_scenario(scenario, trajectories=500, backend="cpu")
+def test_backends_give_the_same_percentiles(compiled_backend, path):
+    """End to end, percentiles included (reduced on the device for cuda)."""
+    if compiled_backend.on_simulator:
+        pytest.skip(
+            "reducing every shipped scenario on the CUDA simulator takes minutes; "
+            "test_end_to_end_with_reductions_where_the_backend_runs covers it there"
+        )
+    scenario, n = load_scenario(path), 500
+    a = run_scenario(scenario, trajectories=n, backend="numpy")
+    b = run_scenario(scenario, trajectories=n, backend=compiled_backend.name)
+    assert b.attrs["backend"] == compiled_backend.name
     for name in a.data_vars:
         np.testing.assert_allclose(
             b[name].values, a[name].values, rtol=1e-9, equal_nan=True, err_msg=name
@@ -118,21 +134,7 @@ def short_scenario(path, steps):
     return scenario_from_dict(data)
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
-def test_cuda_kernel_equals_reference(path):
-    """Runs on the CUDA simulator without a GPU (tiny sizes), on the GPU with one."""
-    from jevons.kernels import cuda
-
-    ref, fast, ref_totals, fast_totals = run_both(
-        short_scenario(path, 6), 24, cuda.simulate, first=5
-    )
-    assert_same(ref, fast)
-    assert_same(ref_totals, fast_totals)
-
-
-def test_cuda_kernel_with_surges_and_fleet(hand_dict):
-    from jevons.kernels import cuda
-
+def test_kernel_with_surges_and_fleet(compiled_backend, hand_dict):
     hand_dict["variability"]["surges"] = [
         {
             "name": "launch",
@@ -147,7 +149,9 @@ def test_cuda_kernel_with_surges_and_fleet(hand_dict):
         "volatility": 0.3,
     }
     hand_dict["fleet"] = {"policy": "fixed", "sizes": [1, 2, 50]}
-    ref, fast, ref_totals, fast_totals = run_both(scenario_from_dict(hand_dict), 16, cuda.simulate)
+    n = compiled_backend.size(300, 16)
+    scenario = scenario_from_dict(hand_dict)
+    ref, fast, ref_totals, fast_totals = run_both(scenario, n, compiled_backend.simulate)
     assert_same(ref, fast)
     assert_same(ref_totals, fast_totals)
 
@@ -165,8 +169,8 @@ def test_cuda_backend_matches_cpu_at_scale():
         )
 
 
-def test_cuda_backend_end_to_end_with_reductions_on_the_device(hand_dict):
-    """run_scenario on the cuda backend: model and percentiles both on the (simulated) GPU."""
+def test_end_to_end_with_reductions_where_the_backend_runs(compiled_backend, hand_dict):
+    """run_scenario end to end: for cuda, model and percentiles both on the (simulated) GPU."""
     hand_dict["users"] = {
         "initial": {"dist": "lognormal", "median": 500, "p95": 3000},
         "volatility": 0.2,
@@ -175,9 +179,9 @@ def test_cuda_backend_end_to_end_with_reductions_on_the_device(hand_dict):
     hand_dict["simulation"]["quantiles"] = [0.1, 0.5, 0.9]
     hand_dict["fleet"] = {"policy": "fixed", "sizes": [1, 3]}
     scenario = scenario_from_dict(hand_dict)
-    a = run_scenario(scenario, trajectories=40, backend="cpu")
-    b = run_scenario(scenario, trajectories=40, backend="cuda")
-    assert b.attrs["backend"] == "cuda"
+    a = run_scenario(scenario, trajectories=40, backend="numpy")
+    b = run_scenario(scenario, trajectories=40, backend=compiled_backend.name)
+    assert b.attrs["backend"] == compiled_backend.name
     for name in a.data_vars:
         np.testing.assert_allclose(
             b[name].values, a[name].values, rtol=1e-9, equal_nan=True, err_msg=name
@@ -220,13 +224,9 @@ def calendar_cases(hand_dict):
 
 
 @pytest.mark.parametrize("case", [0, 1], ids=["hourly", "weekly"])
-def test_compiled_kernels_on_hourly_and_weekly_calendars(hand_dict, case):
-    from jevons.kernels import cuda
-
+def test_compiled_kernels_on_hourly_and_weekly_calendars(compiled_backend, hand_dict, case):
     scenario = calendar_cases(hand_dict)[case]
-    ref, fast, ref_totals, fast_totals = run_both(scenario, 300, cpu.simulate)
-    assert_same(ref, fast)
-    assert_same(ref_totals, fast_totals)
-    ref, fast, ref_totals, fast_totals = run_both(scenario, 12, cuda.simulate)
+    n = compiled_backend.size(300, 12)
+    ref, fast, ref_totals, fast_totals = run_both(scenario, n, compiled_backend.simulate)
     assert_same(ref, fast)
     assert_same(ref_totals, fast_totals)

@@ -1,4 +1,4 @@
-"""The reference model against hand arithmetic and closed forms."""
+"""Every backend against hand arithmetic and closed forms."""
 
 import numpy as np
 import pytest
@@ -9,12 +9,13 @@ from jevons.engine.preparation.input_draws import draw_inputs
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.kernels import layers
 from jevons.kernels.philox import seed_key
+from tests.conftest import first_trajectory
 
 DAYS_PER_MONTH = 365.25 / 12
 
 
-def test_zero_variance_scenario_equals_hand_arithmetic(hand_scenario):
-    ds = run_scenario(hand_scenario).sel(quantile=0.5, hardware="test-gpu")
+def hand_arithmetic():
+    """HAND_SCENARIO worked by hand: each of its three daily steps, every layer."""
     t = np.arange(3)
     users = 1000 * 1.1 ** (t / DAYS_PER_MONTH)
     requests = users * 2 * 3
@@ -27,8 +28,7 @@ def test_zero_variance_scenario_equals_hand_arithmetic(hand_scenario):
     gpu_hours = gpu_seconds / 3600 / 0.5
     peak_share = 3 / 26  # busiest hour's weight / sum of the day's weights
     cost = gpu_hours * 2.0 + gpu_hours * 1.0 * 0.1
-
-    expected = {
+    return {
         "users": users,
         "requests": requests,
         "llm_calls": calls,
@@ -37,6 +37,7 @@ def test_zero_variance_scenario_equals_hand_arithmetic(hand_scenario):
         "prefill_tokens": prefill,
         "output_tokens": output,
         "thinking_tokens": thinking,
+        "cache_hit_rate": np.full(3, 0.5),
         "gpu_hours": gpu_hours,
         "peak_gpus": gpu_hours * peak_share,
         "peak_hour_requests": requests * peak_share,
@@ -45,37 +46,51 @@ def test_zero_variance_scenario_equals_hand_arithmetic(hand_scenario):
         "cost_per_mtok": cost / output * 1e6,
         "tokens_per_mw": (output + thinking) * 1000 / (gpu_hours * 3600),
     }
+
+
+def test_zero_variance_scenario_equals_hand_arithmetic(backend, hand_scenario):
+    steps, totals = first_trajectory(backend, hand_scenario)
+    expected = hand_arithmetic()
     for name, values in expected.items():
+        if name not in ("cost", "energy_kwh"):  # scaled from gpu_hours by the summaries
+            np.testing.assert_allclose(steps[name], values, rtol=1e-12, err_msg=name)
+    cost, output = expected["cost"], expected["output_tokens"]
+    tokens = expected["input_tokens"] + output + expected["thinking_tokens"]
+    np.testing.assert_allclose(totals["total_cost"], cost.sum(), rtol=1e-12)
+    np.testing.assert_allclose(totals["total_energy_kwh"], expected["gpu_hours"].sum())
+    np.testing.assert_allclose(totals["max_peak_gpus"], expected["peak_gpus"].max(), rtol=1e-12)
+    np.testing.assert_allclose(
+        totals["horizon_cost_per_mtok"], cost.sum() / output.sum() * 1e6, rtol=1e-12
+    )
+    np.testing.assert_allclose(totals["total_tokens"], tokens.sum(), rtol=1e-12)
+
+
+def test_zero_variance_dataset_equals_hand_arithmetic(hand_scenario):
+    ds = run_scenario(hand_scenario).sel(quantile=0.5, hardware="test-gpu")
+    for name, values in hand_arithmetic().items():
         np.testing.assert_allclose(ds[name].values, values, rtol=1e-12, err_msg=name)
-    np.testing.assert_allclose(float(ds.total_cost), cost.sum(), rtol=1e-12)
-    np.testing.assert_allclose(float(ds.max_peak_gpus), (gpu_hours * peak_share).max(), rtol=1e-12)
-    np.testing.assert_allclose(
-        float(ds.horizon_cost_per_mtok), cost.sum() / output.sum() * 1e6, rtol=1e-12
-    )
-    np.testing.assert_allclose(
-        float(ds.total_tokens), (input_tokens + output + thinking).sum(), rtol=1e-12
-    )
+        np.testing.assert_allclose(ds[f"{name}_mean"].values, values, rtol=1e-12, err_msg=name)
 
 
-def test_weekday_weights_and_weekly_steps(hand_dict):
+def test_weekday_weights_and_weekly_steps(backend, hand_dict):
     hand_dict["horizon"] = {"start": "2027-01-04", "step": "7D", "steps": 2}
     hand_dict["variability"]["weekday_weights"] = [1, 1, 1, 1, 1, 0.5, 0.5]
     hand_dict["users"]["growth_per_month"] = 0.0
-    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5)
+    steps, _ = first_trajectory(backend, scenario_from_dict(hand_dict))
     week_mean = np.mean(np.array([1, 1, 1, 1, 1, 0.5, 0.5]) / (6 / 7))
-    np.testing.assert_allclose(ds.requests.values, 1000 * 6 * 7 * week_mean)
+    np.testing.assert_allclose(steps["requests"], 1000 * 6 * 7 * week_mean)
     # busiest hour: a weekday (weight 7/6) at noon (3 x 24/26), out of the week's 168 hours
     peak_share = (7 / 6) * (72 / 26) / 168
-    np.testing.assert_allclose(ds.peak_hour_requests.values, 1000 * 6 * 7 * peak_share)
+    np.testing.assert_allclose(steps["peak_hour_requests"], 1000 * 6 * 7 * peak_share)
 
 
-def test_surge_scales_covered_days_only(hand_dict):
+def test_surge_scales_covered_days_only(backend, hand_dict):
     hand_dict["variability"]["surges"] = [
         {"name": "launch", "start": "2027-01-05", "end": "2027-01-05", "multiplier": 2.5}
     ]
     hand_dict["users"]["growth_per_month"] = 0.0
-    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5)
-    np.testing.assert_allclose(ds.requests.values, [6000, 15000, 6000])
+    steps, _ = first_trajectory(backend, scenario_from_dict(hand_dict))
+    np.testing.assert_allclose(steps["requests"], [6000, 15000, 6000])
 
 
 def test_saturation_caps_users(hand_dict):
@@ -149,41 +164,38 @@ def test_unserved_gpu_hours_is_the_hour_by_hour_excess():
             assert got[f, j] == pytest.approx(np.maximum(need - size, 0).sum(), abs=1e-12)
 
 
-def test_fixed_fleet_outputs(hand_dict):
+def test_fixed_fleet_outputs(backend, hand_dict):
     hand_dict["fleet"] = {"policy": "fixed", "sizes": [1, 1000]}
-    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5, hardware="test-gpu")
+    steps, totals = first_trajectory(backend, scenario_from_dict(hand_dict))
     # this demand needs far more than one GPU and far less than a thousand
-    assert ds.shortfall_probability.sel(fleet_size=1).values.tolist() == [1.0, 1.0, 1.0]
-    assert ds.shortfall_probability.sel(fleet_size=1000).values.tolist() == [0.0, 0.0, 0.0]
-    assert float(ds.unserved_tokens.sel(fleet_size=1000).max()) == 0.0
-    assert float(ds.unserved_tokens.sel(fleet_size=1).min()) > 0.0
-    busy = ds.gpu_hours.values * 0.5 / (1000 * 24)  # work at full utilisation / fleet hours
-    np.testing.assert_allclose(ds.utilization.sel(fleet_size=1000).values, busy, rtol=1e-12)
-    assert float(ds.any_shortfall_probability.sel(fleet_size=1)) == 1.0
+    assert steps["shortfall_probability"].T.tolist() == [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]
+    assert steps["unserved_tokens"][:, 1].max() == 0.0
+    assert steps["unserved_tokens"][:, 0].min() > 0.0
+    busy = steps["gpu_hours"] * 0.5 / (1000 * 24)  # work at full utilisation / fleet hours
+    np.testing.assert_allclose(steps["utilization"][:, 1], busy, rtol=1e-12)
+    assert totals["any_shortfall_probability"].tolist() == [1.0, 0.0]
 
 
-def test_fixed_fleet_serves_its_whole_size_every_hour(hand_dict):
+def test_fixed_fleet_serves_its_whole_size_every_hour(backend, hand_dict):
     """Target utilisation is a margin, not a cap: a fleet between the peak's work and the
     peak at target utilisation is never short, but breaches the target."""
     hand_dict["users"]["growth_per_month"] = 0.0
-    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5, hardware="test-gpu")
-    peak_work = float(ds.peak_gpus[0]) * 0.5  # GPUs busy in the busiest hour
+    steps, _ = first_trajectory(backend, scenario_from_dict(hand_dict))
+    peak_work = float(steps["peak_gpus"][0]) * 0.5  # GPUs busy in the busiest hour
     sizes = [int(peak_work) - 1, int(peak_work) + 1, int(2 * peak_work) + 1]
     hand_dict["fleet"] = {"policy": "fixed", "sizes": sizes}
-    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5, hardware="test-gpu")
-    short = ds.shortfall_probability.isel(time=0).values.tolist()
-    breach = ds.target_breach_probability.isel(time=0).values.tolist()
-    assert short == [1.0, 0.0, 0.0]
-    assert breach == [1.0, 1.0, 0.0]
+    steps, totals = first_trajectory(backend, scenario_from_dict(hand_dict))
+    assert steps["shortfall_probability"][0].tolist() == [1.0, 0.0, 0.0]
+    assert steps["target_breach_probability"][0].tolist() == [1.0, 1.0, 0.0]
+    assert totals["any_target_breach_probability"].tolist() == [1.0, 1.0, 0.0]
     # the hour at weight 3 of 26 needs peak_work GPUs; only it exceeds the smallest fleet
     unserved_hours = peak_work - sizes[0]
     work_hours = peak_work * 26 / 3
-    output = float(ds.output_tokens[0])
-    got = float(ds.unserved_tokens.isel(time=0, fleet_size=0))
+    output = float(steps["output_tokens"][0])
+    got = float(steps["unserved_tokens"][0, 0])
     assert got == pytest.approx(output * unserved_hours / work_hours, rel=1e-12)
     utilization = (work_hours - unserved_hours) / (sizes[0] * 24)
-    got = float(ds.utilization.isel(time=0, fleet_size=0))
-    assert got == pytest.approx(utilization, rel=1e-12)
+    assert float(steps["utilization"][0, 0]) == pytest.approx(utilization, rel=1e-12)
 
 
 def test_inputs_do_not_depend_on_trajectory_count(hand_dict):
@@ -208,7 +220,7 @@ def test_same_seed_same_numbers_different_seed_different_numbers(hand_dict):
     assert not np.array_equal(a.requests_mean.values, c.requests_mean.values)
 
 
-def test_a_lull_on_part_of_a_step_does_not_lower_its_peak(hand_dict):
+def test_a_lull_on_part_of_a_step_does_not_lower_its_peak(backend, hand_dict):
     """A one-day surge with multiplier < 1 inside a weekly step: the busiest hour may be
     outside it, so the week's peak stays that of a normal week."""
     hand_dict["horizon"] = {"start": "2027-01-04", "step": "7D", "steps": 2}
@@ -216,22 +228,22 @@ def test_a_lull_on_part_of_a_step_does_not_lower_its_peak(hand_dict):
     hand_dict["variability"]["surges"] = [
         {"name": "outage", "start": "2027-01-05", "end": "2027-01-05", "multiplier": 0.0}
     ]
-    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5)
-    lull_week, normal_week = ds.peak_hour_requests.values
+    steps, _ = first_trajectory(backend, scenario_from_dict(hand_dict))
+    lull_week, normal_week = steps["peak_hour_requests"]
     assert lull_week == pytest.approx(normal_week)
     # while the week's volume does drop by the lost day
-    assert ds.requests.values[0] == pytest.approx(ds.requests.values[1] * 6 / 7)
+    assert steps["requests"][0] == pytest.approx(steps["requests"][1] * 6 / 7)
 
 
-def test_hourly_horizon_accepts_a_surge_on_its_last_day(hand_dict):
+def test_hourly_horizon_accepts_a_surge_on_its_last_day(backend, hand_dict):
     hand_dict["horizon"] = {"start": "2027-01-01", "step": "1h", "steps": 36}
     hand_dict["variability"]["surges"] = [
         {"name": "s", "start": "2027-01-02", "end": "2027-01-02", "multiplier": 2.0}
     ]
     hand_dict["users"]["growth_per_month"] = 0.0
-    ds = run_scenario(scenario_from_dict(hand_dict)).sel(quantile=0.5)
+    requests = first_trajectory(backend, scenario_from_dict(hand_dict))[0]["requests"]
     # hour 24 onwards is 2027-01-02: twice the requests of the same hour a day earlier
-    np.testing.assert_allclose(ds.requests.values[24:36], 2 * ds.requests.values[0:12])
+    np.testing.assert_allclose(requests[24:36], 2 * requests[0:12])
 
 
 def test_count_distribution_for_thinking_without_a_budget(hand_dict):

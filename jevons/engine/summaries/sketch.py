@@ -136,7 +136,7 @@ class SketchSpec:
         integer ``2**m`` plus the key's low ``m`` bits), the harmonic mean is
         ``2**E * (M + M / (2 M + 1))``: one rounding, then an exact scaling. It
         lies inside the bucket, so it is finite for every key of a finite value;
-        keys past the float range only occur in unused window cells, and those
+        keys past the float range only occur in unused span cells, and those
         become inf.
         """
         k = np.asarray(keys, dtype=np.int64)
@@ -153,7 +153,7 @@ def _accuracy_of(mantissa_bits: int) -> float:
 
 @dataclass
 class _Batch:
-    """Per-row statistics of a window of new values, before they join the sketch."""
+    """Per-row statistics of a batch of new values, before they join the sketch."""
 
     key_low: np.ndarray  # > key_high where a row has no value to bucket
     key_high: np.ndarray
@@ -171,8 +171,8 @@ class RowSketches:
     """Independent sketches of ``rows`` rows, one row per (variable, step, lead index).
 
     Row ``r`` counts the values of bucket key ``key_offset[r] + j`` in
-    ``bucket_counts[r, j]``. All rows share one window width, the widest key
-    range any row holds, so the counts are one dense array; each row's window
+    ``bucket_counts[r, j]``. All rows share one span width, the widest key
+    range any row holds, so the counts are one dense array; each row's span
     starts where its own values do. Beside the buckets each row keeps its exact
     number of (non-NaN) values, zero count, sum, minimum and maximum, so that
     means are exact and the extreme quantiles are the true extremes.
@@ -350,14 +350,14 @@ class RowSketches:
         return np.where(has_any, first, _NO_KEY_LOW), np.where(has_any, last, _NO_KEY_HIGH)
 
     def _cover(self, key_low: np.ndarray, key_high: np.ndarray) -> None:
-        """Widen or move row windows so that row r can count keys key_low[r] .. key_high[r].
+        """Widen or move row spans so that row r can count keys key_low[r] .. key_high[r].
 
-        Only the rows whose keys fall outside their window are looked at: a
+        Only the rows whose keys fall outside their span are looked at: a
         window of steps adds to a few rows of a large sketch at a time.
         """
-        window_end = self.key_offset + self.width
+        span_end = self.key_offset + self.width
         outside = np.flatnonzero(
-            (key_low <= key_high) & ((key_low < self.key_offset) | (key_high >= window_end))
+            (key_low <= key_high) & ((key_low < self.key_offset) | (key_high >= span_end))
         )
         if outside.size == 0:
             return
@@ -366,7 +366,7 @@ class RowSketches:
         high = np.maximum(held_high, key_high[outside])
         width = max(self.width, int((high - low + 1).max()))
         offset = self.key_offset[outside]
-        # A row keeps its offset while the (possibly wider) window still holds it.
+        # A row keeps its offset while the (possibly wider) span still holds it.
         moves = (low < offset) | (high >= offset + width)
         new_offset = self.key_offset.copy()
         new_offset[outside[moves]] = low[moves]
@@ -376,7 +376,7 @@ class RowSketches:
             self._relayout(new_offset, width)
 
     def _move_rows(self, rows: np.ndarray, key_offset: np.ndarray) -> None:
-        """Shift the windows of ``rows`` in place (the width stays)."""
+        """Shift the spans of ``rows`` in place (the width stays)."""
         old = self.bucket_counts[rows]
         moved = np.zeros_like(old)
         shift = self.key_offset[rows] - key_offset
