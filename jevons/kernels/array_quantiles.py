@@ -22,14 +22,18 @@ from jevons.kernels.array_api import Array, device, namespace, to_numpy
 
 
 def array_reducer(rows: Array, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Quantiles (R, m) and means (R,) of ``rows`` (R, n), NaNs ignored, as NumPy arrays."""
+    """Quantiles (R, m) and means (R,) of ``rows`` (R, n), NaNs ignored, as NumPy arrays.
+
+    With no quantiles (m = 0) only the means are computed."""
     xp = namespace(rows)
     levels = tuple(float(q) for q in quantiles)
     skip_nan = bool(xp.any(xp.isnan(rows)))
     native_quantile = getattr(xp, "nanquantile" if skip_nan else "quantile", None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row is a NaN result
-        if native_quantile is not None:
+        if not levels:  # the means alone
+            q = np.empty((rows.shape[0], 0))
+        elif native_quantile is not None:
             q = native_quantile(rows, levels, axis=-1).T
         else:
             q = sorted_quantiles(rows, levels)

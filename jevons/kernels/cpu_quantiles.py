@@ -115,6 +115,8 @@ def _row_summary(row, bits, quantiles, q_out, mean_out):
             q_out[k] = np.nan
         return
     mean_out[0] = total / valid
+    if m == 0:  # only the mean was asked for
+        return
     # NumPy's "linear" method: virtual index (n - 1) q, then lerp between neighbours.
     index = np.empty(m)
     ranks = np.empty(2 * m, dtype=np.int64)

@@ -108,6 +108,8 @@ def _row_quantiles(rows, bits, quantiles, q_out, mean_out, scratch):
         for k in range(tid, m, threads):
             q_out[r, k] = math.nan
         return
+    if m == 0:  # only the mean was asked for (the same for every thread of the block)
+        return
 
     # (2) histogram of the positive values
     for j in range(tid, n, threads):

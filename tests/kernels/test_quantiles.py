@@ -95,3 +95,23 @@ def test_gpu_row_quantiles_equal_numpy():
     q, means = summarise_rows_on_device(rows, quantiles)
     np.testing.assert_allclose(q, np.nanquantile(rows, quantiles, axis=1).T, rtol=1e-12)
     np.testing.assert_allclose(means, np.nanmean(rows, axis=1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("reducer", ["numpy", "compiled", "device", "array"])
+def test_no_quantiles_asks_for_the_means_alone(reducer):
+    """A probability is the mean of a 0/1 event: every reducer gives means with no quantiles."""
+    from jevons.engine.summaries import reducers
+    from jevons.kernels.array_quantiles import array_reducer
+
+    reduce = {
+        "numpy": reducers.numpy_reducer,
+        "compiled": reducers.compiled_reducer,
+        "device": reducers.device_reducer,
+        "array": array_reducer,
+    }[reducer]
+    rows = np.array(
+        [[0.0, 1.0, 1.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0], [0.5, np.nan, 2.5, 3, 6]]
+    )
+    q, means = reduce(rows, np.empty(0))
+    assert q.shape == (3, 0)
+    np.testing.assert_allclose(means, [0.6, 1.0, 3.0], rtol=1e-15)

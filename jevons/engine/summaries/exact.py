@@ -40,14 +40,16 @@ class ExactSummary:
         self.horizon_stats: dict[str, np.ndarray] = {}
         self.horizon_means: dict[str, np.ndarray] = {}
 
-    def _reduce(self, array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Quantiles (quantile, *lead) and means (*lead) over the last axis.
+    def _reduce(self, name: str, array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Quantiles (quantile, *lead) and means (*lead) over the last axis; a probability
+        (the mean of a 0/1 event) gets its mean alone.
 
         ``array`` may live on a GPU; the backend's reducer reads it where it is.
         """
         shape = tuple(array.shape)  # a plain tuple: device array shapes refuse negative indices
         lead = shape[:-1]
-        q, means = self.reduce(array.reshape(-1, shape[-1]), self.quantiles)
+        wanted = self.quantiles if VARIABLES[name].stat == "quantiles" else self.quantiles[:0]
+        q, means = self.reduce(array.reshape(-1, shape[-1]), wanted)
         return np.moveaxis(q.reshape(*lead, -1), -1, 0), means.reshape(lead)
 
     def add_window(self, t0: int, values: dict[str, np.ndarray]) -> None:
@@ -59,14 +61,14 @@ class ExactSummary:
                 self.step_means[name] = np.empty((*lead, self.steps))
                 if VARIABLES[name].stat == "quantiles":
                     self.step_stats[name] = np.empty((len(self.quantiles), *lead, self.steps))
-            q, means = self._reduce(array)  # (quantile, steps, *lead), (steps, *lead)
+            q, means = self._reduce(name, array)  # (quantile, steps, *lead), (steps, *lead)
             self.step_means[name][..., t0 : t0 + count] = np.moveaxis(means, 0, -1)
             if name in self.step_stats:
                 self.step_stats[name][..., t0 : t0 + count] = np.moveaxis(q, 1, -1)
 
     def add_horizon(self, values: dict[str, np.ndarray]) -> None:
         for name, array in values.items():
-            q, means = self._reduce(np.asarray(array, dtype=np.float64))
+            q, means = self._reduce(name, np.asarray(array, dtype=np.float64))
             self.horizon_means[name] = means
             if VARIABLES[name].stat == "quantiles":
                 self.horizon_stats[name] = q

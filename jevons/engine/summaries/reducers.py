@@ -1,8 +1,9 @@
 """Row reducers: quantiles and means of many rows of trajectories at once.
 
 ``reduce(rows (R, n), quantiles (m,)) -> (quantiles (R, m), means (R,))``, NaNs
-ignored: NumPy's ``nanquantile`` (the reference),
-:func:`jevons.kernels.cpu_quantiles.summarise_rows` (all cores) or the GPU's
+ignored; with no quantiles (m = 0) only the means are computed. The reducers
+are NumPy's ``nanquantile`` (the reference),
+:func:`jevons.kernels.cpu_quantiles.summarise_rows` (all cores) and the GPU's
 (:mod:`jevons.kernels.cuda_quantiles`), each exact with linear interpolation.
 """
 
@@ -13,7 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-# reduce(rows (R, n), quantiles (m,)) -> (quantiles (R, m), means (R,)), NaNs ignored
+# reduce(rows (R, n), quantiles (m,)) -> (quantiles (R, m), means (R,)), NaNs ignored;
+# m = 0 asks for the means alone (a probability is the mean of a 0/1 event)
 RowReducer = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
@@ -22,7 +24,12 @@ def numpy_reducer(rows: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, 
     if np.isnan(rows).any():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row is a NaN result
-            return np.nanquantile(rows, quantiles, axis=-1).T, np.nanmean(rows, axis=-1)
+            means = np.nanmean(rows, axis=-1)
+            if not len(quantiles):
+                return np.empty((rows.shape[0], 0)), means
+            return np.nanquantile(rows, quantiles, axis=-1).T, means
+    if not len(quantiles):
+        return np.empty((rows.shape[0], 0)), rows.mean(axis=-1)
     return np.quantile(rows, quantiles, axis=-1).T, rows.mean(axis=-1)
 
 
