@@ -87,19 +87,29 @@ def print_summary(ds: xr.Dataset) -> None:
             )
 
     if "fleet_size" in ds.dims:
-        fleet = Table(show_edge=False, pad_edge=False, title="fixed fleets")
+        fleet = Table(
+            show_edge=False,
+            pad_edge=False,
+            title="fixed fleets over the horizon: P(short) / P(over target)",
+        )
         fleet.add_column("fleet size", justify="right")
         for hw in hardware:
-            fleet.add_column(f"P(short) {hw}", justify="right")
+            fleet.add_column(hw, justify="right")
         for size in ds.fleet_size.values:
-            fleet.add_row(
-                str(size),
-                *[
-                    f"{float(ds.any_shortfall_probability.sel(fleet_size=size, hardware=hw)):.3f}"
-                    for hw in hardware
-                ],
-            )
+            cells = []
+            for hw in hardware:
+                at = {"fleet_size": size, "hardware": hw}
+                short = float(ds.any_shortfall_probability.sel(at))
+                over = float(ds.any_target_breach_probability.sel(at))
+                cells.append(f"{short:.3f} / {over:.3f}")
+            fleet.add_row(str(size), *cells)
         out.print(fleet)
+        out.print(
+            "short: some hour needs more GPUs than the fleet; over target: more than"
+            " target utilisation x the fleet",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def simulation_progress(quiet: bool, unit: str = "steps") -> Progress:
