@@ -12,10 +12,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from jevons.engine.preparation.input_draws import draw_inputs
-from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.loading import scenario_from_dict
-from jevons.kernels.philox import seed_key
+from tests.conftest import simulate_per_trajectory
 
 HOUR_WEIGHTS = [0.3, 0.2, 0.2, 0.2, 0.3, 0.5, 0.8, 1.1, 1.3, 1.4, 1.4, 1.4,
                 1.3, 1.4, 1.4, 1.3, 1.2, 1.2, 1.3, 1.9, 1.4, 1.2, 0.8, 0.5]  # fmt: skip
@@ -107,23 +105,6 @@ def hour_by_hour(multipliers, step_hours, steps):
             )
         rows.append(row)
     return rows
-
-
-def simulate_per_trajectory(scenario, simulate):
-    plan = build_plan(scenario)
-    key = seed_key(scenario.simulation.seed)
-    n = scenario.simulation.trajectories
-    trajectories = np.arange(n, dtype=np.uint64)
-    inputs = draw_inputs(scenario, trajectories, key)
-    store = {}
-
-    def on_window(t0, values):
-        for name, array in values.items():
-            host = array.copy_to_host() if hasattr(array, "copy_to_host") else array
-            store.setdefault(name, []).append(np.array(host))
-
-    totals = simulate(plan, inputs, trajectories, key, on_window)
-    return inputs, {k: np.concatenate(v, axis=0) for k, v in store.items()}, totals
 
 
 @pytest.mark.parametrize("step", ["7D", "1D"])
