@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 from scipy import integrate, special, stats
 
-from jevons.engine.scenario.distributions import Distribution, lognormal_capped_mean
+from jevons.engine.scenario.capped_means import lognormal_capped_mean
+from jevons.engine.scenario.distributions import Distribution
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.errors import ScenarioError
 

@@ -26,11 +26,17 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from scipy import special, stats
 from scipy.stats.sampling import NumericalInversePolynomial
 
+from jevons.engine.scenario.capped_means import (
+    beta_capped_mean,
+    exp_or_inf,
+    lognormal_capped_mean,
+    normal_mass,
+    normal_stop_loss,
+    phi,
+    phi_diff,
+)
+
 Z95 = float(special.ndtri(0.95))
-_SQRT2 = math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-# exp overflows float64 above this
-_LOG_MAX = math.log(np.finfo(np.float64).max)
 # Negative binomials with at least this dispersion and a bulk this short are summed.
 _NB_TABLE_MIN_DISPERSION = 1e4
 _NB_TABLE_MAX = 20_000
@@ -154,102 +160,6 @@ class _GammaDensity:
         return 0.0, math.inf
 
 
-def _phi(x: float) -> float:
-    """Standard normal density; 0 at +-inf."""
-    return _INV_SQRT_2PI * math.exp(-0.5 * x * x)
-
-
-def _phi_diff(x: float, y: float) -> float:
-    """phi(x) - phi(y), without cancellation when x and y are close.
-
-    phi(x) - phi(y) = -phi(x) expm1(-(y^2 - x^2) / 2), anchored at whichever
-    of x and y is nearer 0 (its phi is the larger, so neither underflows first).
-    """
-    if not (math.isfinite(x) and math.isfinite(y)):
-        return _phi(x) - _phi(y)
-    half_gap = 0.5 * (y - x) * (y + x)  # (y^2 - x^2) / 2
-    if abs(x) <= abs(y):
-        return -_phi(x) * math.expm1(-half_gap)
-    return _phi(y) * math.expm1(half_gap)
-
-
-def _hermite_series(a: float, d: float, shift: int) -> float:
-    """sum_k (-1)^k He_k(a) d^(k+shift) / (k+shift)!, for a finite and d (|a| + d) <= 1.
-
-    From the Taylor series phi(a + u) = phi(a) sum_k He_k(a) (-u)^k / k!, He
-    the probabilists' Hermite polynomials (He_{k+1} = a He_k - k He_{k-1}),
-    integrated over u in [0, d]: times phi(a), shift 1 gives the mass
-    Phi(a + d) - Phi(a) and shift 2 the integral of (d - u) phi(a + u). The
-    terms fall at least as fast as (d (|a| + sqrt k))^k / k!, and their
-    absolute sum is within a factor e^2 of the total.
-    """
-    h_prev, h = 0.0, 1.0  # He_{k-1}(a), He_k(a)
-    power = d**shift / math.factorial(shift)  # d^(k+shift) / (k+shift)!
-    total = 0.0
-    for k in range(200):
-        term = h * power if k % 2 == 0 else -h * power
-        total += term
-        if abs(term) <= 1e-17 * abs(total) and k > 2:
-            break
-        h_prev, h = h, a * h - k * h_prev
-        power *= d / (k + 1 + shift)
-    return total
-
-
-def _is_short(a: float, d: float) -> bool:
-    """Whether [a, a + d] is short enough for ``_hermite_series``."""
-    return math.isfinite(a) and d * (abs(a) + d) <= 1.0
-
-
-def _normal_mass(x: float, y: float) -> float:
-    """Phi(y) - Phi(x) for x <= y, with neither end rounded onto 1.
-
-    A short interval sums the Taylor series (``_hermite_series``), as the
-    difference of two nearly equal Phi would cancel. Otherwise: both ends in
-    the upper tail, the difference of the upper tails Phi(-x) - Phi(-y); both in
-    the lower tail, Phi(y) - Phi(x); straddling 0, from erf, which carries full
-    relative precision near 0.
-    """
-    if _is_short(x, y - x):
-        return _phi(x) * _hermite_series(x, y - x, 1)
-    if x >= 0.0:
-        return float(special.ndtr(-x) - special.ndtr(-y))
-    if y <= 0.0:
-        return float(special.ndtr(y) - special.ndtr(x))
-    return float(0.5 * (special.erf(y / _SQRT2) - special.erf(x / _SQRT2)))
-
-
-def _normal_stop_loss(a: float, d: float) -> float:
-    """Integral over u in [0, d] of (d - u) phi(a + u), for d >= 0 and a finite.
-
-    That is the standard normal's E[(a + d - Y); a < Y < a + d], in closed form
-    (a + d) [Phi(a + d) - Phi(a)] - [phi(a) - phi(a + d)]. The two brackets
-    cancel to about d^2 / 2 of their size, so a short interval sums the Taylor
-    series instead: phi(a) sum_k (-1)^k He_k(a) d^(k+2) / (k+2)!
-    (``_hermite_series``).
-    """
-    if _is_short(a, d):
-        return _phi(a) * _hermite_series(a, d, 2)
-    return max((a + d) * _normal_mass(a, a + d) - _phi_diff(a, a + d), 0.0)
-
-
-def _beta_capped_mean(a: float, b: float, low: float, width: float, cap: float) -> float:
-    """E[min(X, cap)] for X = low + width * B, B ~ Beta(a, b), in the units of X::
-
-        low + width * [ m I_y(a + 1, b) + y (1 - I_y(a, b)) ],
-        y = (cap - low) / width clipped to [0, 1],  m = a / (a + b),
-
-    where I is the regularised incomplete beta function. The first term is
-    E[B; B < y] (as x x^(a-1) (1-x)^(b-1) / B(a, b) = m * Beta(a + 1, b) density),
-    the second y times P(B > y). Both terms are non-negative: no cancellation.
-    """
-    y = min(max((cap - low) / width, 0.0), 1.0)
-    m = a / (a + b)
-    below = m * special.betainc(a + 1.0, b, y)
-    above = y * special.betaincc(a, b, y)
-    return float(low + width * (below + above))
-
-
 @functools.lru_cache(maxsize=64)
 def _numerical_inverse(dist: _Dist) -> tuple[Any, float, float] | None:
     """SciPy's PINV (UNU.RAN) for ``dist``'s standard form: u-error below 1e-14.
@@ -362,8 +272,8 @@ class Normal(_Dist):
         """E[X] = mean + sd (phi(alpha) - phi(beta)) / Z, Z = Phi(beta) - Phi(alpha),
         alpha and beta the standardised bounds (phi(+-inf) = 0)."""
         alpha, beta = self._bounds()
-        z = _normal_mass(alpha, beta)
-        return self.mean_ + self.sd_ * _phi_diff(alpha, beta) / z
+        z = normal_mass(alpha, beta)
+        return self.mean_ + self.sd_ * phi_diff(alpha, beta) / z
 
     def _capped_mean_inside(self, cap: float) -> float:
         """E[min(X, c)] for X ~ N(mean, sd^2) truncated to [low, high], low < c < high.
@@ -379,24 +289,24 @@ class Normal(_Dist):
 
         so that the piece subtracted is the small one: a cap far below the bulk gives
         c itself to the last digit, one far above gives E[X]. Normal masses come
-        from the tail where both ends lie (``_normal_mass``); a cap just past a
-        finite bound takes the bracket from a series (``_normal_stop_loss``), as
+        from the tail where both ends lie (``normal_mass``); a cap just past a
+        finite bound takes the bracket from a series (``normal_stop_loss``), as
         the closed form cancels there. By the symmetry phi(-y) = phi(y),
-        E[(Y - t)+] Z is ``_normal_stop_loss(-beta, beta - t)``.
+        E[(Y - t)+] Z is ``normal_stop_loss(-beta, beta - t)``.
         """
         alpha, beta = self._bounds()
         t = (cap - self.mean_) / self.sd_
-        z = _normal_mass(alpha, beta)
-        if _normal_mass(alpha, t) <= 0.5 * z:
+        z = normal_mass(alpha, beta)
+        if normal_mass(alpha, t) <= 0.5 * z:
             if math.isfinite(alpha):
-                short = _normal_stop_loss(alpha, t - alpha)
+                short = normal_stop_loss(alpha, t - alpha)
             else:
-                short = max(t * _normal_mass(alpha, t) + _phi(t), 0.0)
+                short = max(t * normal_mass(alpha, t) + phi(t), 0.0)
             return cap - self.sd_ * short / z
         if math.isfinite(beta):
-            over = _normal_stop_loss(-beta, beta - t)
+            over = normal_stop_loss(-beta, beta - t)
         else:
-            over = max(_phi(t) - t * _normal_mass(t, beta), 0.0)
+            over = max(phi(t) - t * normal_mass(t, beta), 0.0)
         return self.mean() - self.sd_ * over / z
 
 
@@ -442,40 +352,10 @@ class LogNormal(_Dist):
     def mean(self) -> float:
         """E[X] = exp(mu + sigma^2 / 2) (inf past float64's range)."""
         mu, sigma = self.log_params
-        return _exp(mu + 0.5 * sigma * sigma)
+        return exp_or_inf(mu + 0.5 * sigma * sigma)
 
     def _capped_mean_inside(self, cap: float) -> float:
         return lognormal_capped_mean(*self.log_params, cap=cap)
-
-
-def _exp(x: float) -> float:
-    return math.exp(x) if x <= _LOG_MAX else math.inf
-
-
-def lognormal_capped_mean(mu: float, sigma: float, cap: float | None) -> float:
-    """E[min(X, cap)] for log X ~ N(mu, sigma^2), in closed form::
-
-        exp(mu + sigma^2 / 2) Phi((ln cap - mu - sigma^2) / sigma)
-            + cap (1 - Phi((ln cap - mu) / sigma))
-
-    The first term is the mean of the draws below the cap, the second the cap
-    times the chance a draw exceeds it (for thinking tokens: the budget times
-    the chance a call would have thought longer); units those of X. Both terms
-    are non-negative, so nothing cancels. Where exp(mu + sigma^2 / 2) alone
-    would overflow, the first term is taken as exp(mu + sigma^2 / 2 + log Phi(.)).
-    ``cap`` None or +inf gives E[X]; a cap at or below 0 gives the cap.
-    """
-    if cap is None or cap == math.inf:
-        return _exp(mu + 0.5 * sigma * sigma)
-    if cap <= 0:
-        return float(cap)
-    z = (math.log(cap) - mu) / sigma
-    log_scale = mu + 0.5 * sigma * sigma
-    if log_scale <= _LOG_MAX:
-        below = math.exp(log_scale) * float(special.ndtr(z - sigma))
-    else:
-        below = _exp(log_scale + float(special.log_ndtr(z - sigma)))
-    return float(below + cap * special.ndtr(-z))
 
 
 class Beta(_Dist):
@@ -510,8 +390,8 @@ class Beta(_Dist):
         return 0.0, 1.0
 
     def _capped_mean_inside(self, cap: float) -> float:
-        """E[min(X, c)] by the incomplete beta function (``_beta_capped_mean``)."""
-        return _beta_capped_mean(*self._shapes(), low=0.0, width=1.0, cap=cap)
+        """E[min(X, c)] by the incomplete beta function (``beta_capped_mean``)."""
+        return beta_capped_mean(*self._shapes(), low=0.0, width=1.0, cap=cap)
 
 
 class Triangular(_Dist):
@@ -593,8 +473,8 @@ class Pert(_Dist):
         return self.low, self.high
 
     def _capped_mean_inside(self, cap: float) -> float:
-        """E[min(X, c)] by the incomplete beta function (``_beta_capped_mean``)."""
-        return _beta_capped_mean(*self._shapes(), low=self.low, width=self.high - self.low, cap=cap)
+        """E[min(X, c)] by the incomplete beta function (``beta_capped_mean``)."""
+        return beta_capped_mean(*self._shapes(), low=self.low, width=self.high - self.low, cap=cap)
 
 
 class Gamma(_Dist):
