@@ -107,11 +107,11 @@ def hour_by_hour(multipliers, step_hours, steps):
     return rows
 
 
-@pytest.mark.parametrize("step", ["7D", "1D"])
+@pytest.mark.parametrize("step", ["7D", "1D", "1h"])
 def test_steps_equal_the_hour_by_hour_calculation(backend, step):
-    steps = 5 if step == "7D" else 28
+    steps = {"7D": 5, "1D": 28, "1h": 24 * 22}[step]  # every surge inside the horizon
     scenario = weekly_scenario(step, steps)
-    step_hours = 168 if step == "7D" else 24
+    step_hours = {"7D": 168, "1D": 24, "1h": 1}[step]
     inputs, out, totals = simulate_per_trajectory(scenario, backend.simulate)
     names = [name for name, *_ in SURGES]
     seen_short = seen_clear = 0

@@ -53,6 +53,19 @@ def build_calendar(horizon: Horizon, variability: Variability) -> CalendarTables
     set_id = set_id.reshape(steps, step_hours)
     sets = sets.astype(np.float64)
 
+    if step_hours == 1:  # an hour is its own group and level: no per-step work
+        ones = np.ones((steps, 1))
+        return CalendarTables(
+            step_hours=1,
+            step_start=hours,
+            group_count=np.ones(steps, dtype=np.int64),
+            group_surges=sets[set_id[:, 0]][:, None, :],
+            group_mean_weight=weights.copy(),
+            group_peak_weight=weights.copy(),
+            level_count=np.ones((steps, 1), dtype=np.int64),
+            level_weight=weights[:, :, None].copy(),
+            level_hours=ones[:, :, None],
+        )
     groups = [_groups_of_step(weights[t], set_id[t], sets) for t in range(steps)]
     n_groups = max(len(g) for g in groups)
     n_levels = max(len(levels) for step in groups for (_, _, levels) in step)
