@@ -126,7 +126,11 @@ class ModelPlan:
 
 @dataclass(frozen=True)
 class TrajectoryInputs:
-    """Per-trajectory draws: ``values[path]`` is an array over trajectories."""
+    """Per-trajectory draws: ``values[path]`` is an array over trajectories.
+
+    ``users.saturation`` holds the cap in force: never below ``users.initial``
+    (:func:`jevons.kernels.layers.market_cap`), +inf for no cap.
+    """
 
     values: dict[str, Any]
     surge_multipliers: Any  # (surges, trajectories)

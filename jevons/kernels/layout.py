@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from jevons.kernels import layers
 from jevons.kernels.contract import PARAMETER_PATHS, ModelPlan, TrajectoryInputs
 
 # Rows of the per-trajectory parameter matrix: PARAMETER_PATHS, then one per surge.
@@ -120,9 +119,8 @@ def pack_inputs(inputs: TrajectoryInputs) -> np.ndarray:
 
 def initial_state(params: np.ndarray) -> np.ndarray:
     """(2, trajectories): users now, and the saturation cap in force."""
-    users0 = params[P_ROW["users.initial"]]
-    cap = layers.market_cap(users0, params[P_ROW["users.saturation"]])
-    return np.ascontiguousarray(np.stack([users0, cap]))
+    rows = [P_ROW["users.initial"], P_ROW["users.saturation"]]
+    return np.ascontiguousarray(params[rows])
 
 
 def launch_arguments(

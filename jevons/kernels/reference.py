@@ -70,7 +70,7 @@ def simulate(
     n_fleet = len(plan.fleet_sizes)
 
     users = xp.asarray(inputs["users.initial"], copy=True)
-    saturation = layers.market_cap(users, inputs["users.saturation"])
+    saturation = inputs["users.saturation"]  # the cap in force (see draw_inputs)
     totals = {name: xp.zeros(n, dtype=xp.float64, device=home) for name in DEMAND_TOTALS}
     for name in SUPPLY_TOTALS:
         totals[name] = xp.zeros((n_hw, n), dtype=xp.float64, device=home)

@@ -15,6 +15,7 @@ import numpy as np
 from jevons.engine.scenario.distributions import Fixed
 from jevons.engine.scenario.schema import Scenario
 from jevons.kernels.contract import PARAMETER_PATHS, TrajectoryInputs, surge_path
+from jevons.kernels.layers import market_cap
 from jevons.kernels.philox import parameter_word
 from jevons.kernels.variates import uniform_from_word
 
@@ -44,6 +45,9 @@ def _draw(dist, path: str, trajectories: np.ndarray, key: tuple[int, int]) -> np
 def draw_inputs(
     scenario: Scenario, trajectories: np.ndarray, key: tuple[int, int]
 ) -> TrajectoryInputs:
+    """Every per-trajectory input of ``scenario`` for ``trajectories``, ready for the model:
+    ``users.saturation`` is the cap in force (never below the initial users; +inf for
+    none)."""
     values = {}
     for path in PARAMETER_PATHS:
         dist = _lookup(scenario, path)
@@ -52,6 +56,8 @@ def draw_inputs(
             if dist is None
             else _draw(dist, path, trajectories, key)
         )
+    # The cap in force: a market is never smaller than the users already in it.
+    values["users.saturation"] = market_cap(values["users.initial"], values["users.saturation"])
     surges = scenario.variability.surges
     multipliers = np.empty((len(surges), len(trajectories)))
     for k, surge in enumerate(surges):
