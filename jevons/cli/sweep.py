@@ -18,7 +18,14 @@ from jevons.cli.run import (
     simulation_progress,
 )
 from jevons.engine.execution.distributed import dask_client
-from jevons.engine.execution.sweeps import RunSettings, run_sweep
+from jevons.engine.execution.sweeps import (
+    RunSettings,
+    check_backend,
+    check_checkpoints,
+    checkpoint_folder,
+    run_sweep,
+    sweep_manifest,
+)
 from jevons.engine.output.files import check_writable
 from jevons.engine.scenario.loading import read_scenario_text
 from jevons.engine.scenario.sweep_grid import (
@@ -70,7 +77,8 @@ def sweep(
     """Run SCENARIO at every point of a grid; each swept key becomes a dimension.
 
     Finished points are kept in OUTPUT.points/ until the whole sweep is written,
-    so a killed sweep continues with --resume.
+    so a killed sweep continues with --resume (with the same scenario and settings).
+    Keys that shape the result (horizon.*, simulation.quantiles, fleet.*) take one value.
     """
     with user_errors():
         text = read_scenario_text(scenario)
@@ -83,6 +91,9 @@ def sweep(
         grid, points = expand_grid(data, axes, str(scenario))
         target = check_writable(output or Path(f"{scenario.stem}.sweep.nc"))
         settings = RunSettings(trajectories, seed, backend, summary and summary.value)
+        manifest = sweep_manifest(data, axes, points, settings)
+        check_checkpoints(checkpoint_folder(target), resume, manifest)
+        check_backend(backend, local=scheduler is None)
         with (
             simulation_progress(quiet, "points") as bar,
             dask_client(workers, scheduler, backend) as client,
@@ -96,8 +107,8 @@ def sweep(
                 bar.update(task, completed=done)
 
             ds = run_sweep(
-                grid, points, text, settings, target, resume=resume, client=client,
-                on_point=on_point,
+                grid, points, text, settings, target, manifest=manifest, resume=resume,
+                client=client, on_point=on_point,
             )  # fmt: skip
     if not quiet:
         dims = ", ".join(f"{axis.dim} ({len(axis.values)})" for axis in grid) or "none"

@@ -5,10 +5,20 @@ folder (atomically, named by a digest of the point's scenario and run
 settings). A sweep that dies, even by SIGKILL, loses at most the points in
 flight: ``resume`` reads the finished ones back and runs only the rest, and
 the combined result equals an uninterrupted run's.
+
+The folder also holds ``manifest.json``: what its points were made from (the
+scenario, the sweep axes, trajectories, seed, summary mode, jevons version;
+not the backend, which does not change the numbers). ``resume`` compares it
+with the sweep asked for and refuses, naming each setting that changed, rather
+than quietly running every point again. Everything is checked (output, folder,
+manifest, backend) before the folder is made.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -19,6 +29,7 @@ from typing import Any
 import xarray as xr
 
 import jevons
+from jevons.engine.execution.backends import BACKENDS, get_backend
 from jevons.engine.execution.run import run_scenario
 from jevons.engine.output.files import open_result, write_dataset
 from jevons.engine.scenario.sweep_grid import SweepAxis, SweepPoint, combine_points, point_digest
@@ -38,6 +49,14 @@ class RunSettings:
         # The backend is left out: every backend gives the same numbers.
         return {"trajectories": self.trajectories, "seed": self.seed, "summary": self.summary}
 
+    def effective_fields(self, point: SweepPoint) -> dict[str, Any]:
+        """The digest fields ``point`` runs with: an option's value, or else its scenario's."""
+        simulation = point.scenario.simulation
+        return {
+            name: getattr(simulation, name) if value is None else value
+            for name, value in self.digest_fields().items()
+        }
+
 
 def run_point(point: SweepPoint, settings: RunSettings, scenario_text: str) -> xr.Dataset:
     """One point, as a Dask task or in this process."""
@@ -56,16 +75,121 @@ def checkpoint_folder(output: Path) -> Path:
 
 
 def _point_path(folder: Path, point: SweepPoint, settings: RunSettings) -> Path:
-    return folder / f"point-{point.index:05d}-{point_digest(point, settings.digest_fields())}.nc"
+    return (
+        folder
+        / f"point-{point.index:05d}-{point_digest(point, settings.effective_fields(point))}.nc"
+    )
 
 
-def prepare_checkpoints(folder: Path, resume: bool) -> None:
-    if folder.exists() and not resume and any(folder.iterdir()):
+MANIFEST = "manifest.json"
+
+
+def sweep_manifest(
+    data: dict[str, Any], axes: list[SweepAxis], points: list[SweepPoint], settings: RunSettings
+) -> dict[str, Any]:
+    """What a sweep's points are made from; ``data`` is the scenario table without ``[sweep]``.
+
+    Trajectories, seed and summary are the values the points run with: an option's,
+    or else the scenario's (a list where a sweep axis varies them).
+    """
+    table = json.dumps(data, sort_keys=True, default=str)
+    effective = {}
+    for name in settings.digest_fields():
+        values = list(dict.fromkeys(settings.effective_fields(p)[name] for p in points))
+        effective[name] = values[0] if len(values) == 1 else values
+    return {
+        "scenario": hashlib.sha256(table.encode()).hexdigest()[:16],
+        "scenario table": json.loads(table),
+        "sweep axes": [[axis.key, [repr(v) for v in axis.values]] for axis in axes],
+        **effective,
+        "jevons version": jevons.__version__,
+    }
+
+
+def _flat(table: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(table, dict):
+        return {prefix: table}
+    flat = {}
+    for key, value in table.items():
+        flat.update(_flat(value, f"{prefix}.{key}" if prefix else key))
+    return flat
+
+
+def _scenario_change(then: Any, now: dict[str, Any]) -> str:
+    a, b = _flat(then), _flat(now)
+    keys = [key for key in sorted(a.keys() | b.keys()) if a.get(key) != b.get(key)]
+    if not keys:
+        return "scenario (its text differs)"
+    return "scenario (" + ", ".join(keys[:5]) + (", ..." if len(keys) > 5 else "") + ")"
+
+
+def _describe(name: str, value: Any) -> str:
+    if name == "sweep axes":
+        try:
+            return "; ".join(f"{key}={','.join(values)}" for key, values in value) or "none"
+        except (TypeError, ValueError):
+            pass  # a manifest edited by hand: shown as it is
+    return str(value)
+
+
+def check_checkpoints(folder: Path, resume: bool, manifest: dict[str, Any]) -> None:
+    """Refuse, before any work, a folder this sweep cannot use; changes nothing on disk."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise JevonsError(
+            f"checkpoint folder {folder} exists and is not a folder; move it, or write the"
+            " sweep elsewhere with --output"
+        )
+    entries = list(folder.iterdir())
+    if not entries:
+        return
+    if not resume:
         raise JevonsError(
             f"{folder} holds points of an earlier sweep: pass --resume to continue it,"
             " or remove the folder to start again"
         )
-    folder.mkdir(exist_ok=True)
+    try:
+        stored = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(stored, dict):
+            raise ValueError("not a table")
+    except (OSError, ValueError) as exc:
+        raise JevonsError(
+            f"--resume: {folder / MANIFEST} cannot be read ({exc}), so its points cannot be"
+            " matched to this sweep; remove the folder to start again"
+        ) from None
+    changed = [
+        _scenario_change(stored.get("scenario table"), manifest["scenario table"])
+        if name == "scenario"
+        else f"{name} ({_describe(name, stored.get(name))} then, {_describe(name, value)} now)"
+        for name, value in manifest.items()
+        if name != "scenario table" and stored.get(name) != json.loads(json.dumps(value))
+    ]
+    if changed:
+        raise JevonsError(
+            f"--resume: the points in {folder} were made with other settings: "
+            + "; ".join(changed)
+            + ". Run with the earlier settings, or remove the folder to start again"
+        )
+
+
+def check_backend(name: str, local: bool) -> None:
+    """An unknown backend is refused; one this machine lacks too, when points run here."""
+    if local:
+        get_backend(name)
+    elif name != "auto" and name not in BACKENDS:
+        get_backend(name)  # raises with the list of backends
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    path = folder / MANIFEST
+    tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _has_points(folder: Path) -> bool:
+    return any(folder.glob("point-*.nc"))
 
 
 def run_sweep(
@@ -75,14 +199,44 @@ def run_sweep(
     settings: RunSettings,
     output: Path,
     *,
+    manifest: dict[str, Any],
     resume: bool = False,
     client: Any | None = None,
     on_point: PointCallback | None = None,
 ) -> xr.Dataset:
-    """Run (or read back) every point, combine them, write ``output``; returns the result."""
-    started = time.perf_counter()
+    """Run (or read back) every point, combine them, write ``output``; returns the result.
+
+    ``manifest`` comes from :func:`sweep_manifest`. A sweep that fails before its
+    first point is kept leaves no folder behind.
+    """
     folder = checkpoint_folder(output)
-    prepare_checkpoints(folder, resume)
+    check_checkpoints(folder, resume, manifest)
+    check_backend(settings.backend, local=client is None)
+    existed = folder.exists()
+    folder.mkdir(exist_ok=True)
+    try:
+        _write_manifest(folder, manifest)
+        return _run_points(axes, points, scenario_text, settings, output, folder,
+                           resume=resume, client=client, on_point=on_point)  # fmt: skip
+    except BaseException:
+        if not existed and not _has_points(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _run_points(
+    axes: list[SweepAxis],
+    points: list[SweepPoint],
+    scenario_text: str,
+    settings: RunSettings,
+    output: Path,
+    folder: Path,
+    *,
+    resume: bool,
+    client: Any | None,
+    on_point: PointCallback | None,
+) -> xr.Dataset:
+    started = time.perf_counter()
     results: dict[int, xr.Dataset] = {}
     todo = []
     for point in points:

@@ -66,10 +66,41 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+# The output's time axis is datetime64[ns], which holds 1677-09-21 .. 2262-04-11; a
+# horizon is kept inside these whole dates so that no step time wraps around.
+EARLIEST_START = dt.date(1678, 1, 1)
+LATEST_END = dt.date(2262, 1, 1)
+_TIME_AXIS = "the output's time axis (datetime64[ns])"
+
+
 class Horizon(_Section):
     start: dt.date
     step: Literal["1h", "1D", "7D"] = "1D"
     steps: int = Field(ge=1, le=200_000)
+
+    @field_validator("start")
+    @classmethod
+    def _start_on_the_time_axis(cls, start: dt.date) -> dt.date:
+        if not EARLIEST_START <= start < LATEST_END:
+            raise ValueError(
+                f"must lie from {EARLIEST_START} to before {LATEST_END}, the dates {_TIME_AXIS}"
+                f" holds, got {start}"
+            )
+        return start
+
+    @field_validator("steps")
+    @classmethod
+    def _end_on_the_time_axis(cls, steps: int, info: ValidationInfo) -> int:
+        start, step = info.data.get("start"), info.data.get("step")
+        if start is None or step is None:
+            return steps  # already reported
+        room = (LATEST_END - start).days * 24 // STEP_HOURS[step]
+        if steps > room:
+            raise ValueError(
+                f"{steps} steps of {step} from {start} run past {LATEST_END}, the last date"
+                f" {_TIME_AXIS} holds; at most {room} steps fit from that start"
+            )
+        return steps
 
     @property
     def step_hours(self) -> int:

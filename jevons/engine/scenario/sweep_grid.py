@@ -8,6 +8,14 @@ independent runs with the same seed, so they differ only by what was swept.
 ``supply.hardware`` is not a sweep axis: every scenario already carries a
 ``hardware`` dimension, and running all profiles on the same trajectories in
 one pass costs little more than one, so its values become that dimension.
+
+Every point must give a result of the same layout, or the points cannot be
+stacked: an axis that changes the time axis (``horizon.*``), the quantiles
+(``simulation.quantiles``) or the fleet (``fleet.policy``, ``fleet.sizes``) is
+refused when the grid is expanded, before anything runs (one value is fine: it
+applies to every point). An axis whose values are of different kinds (a number
+and a distribution table, say) is labelled by text: ``"0.01"`` and
+``'{"dist": "normal", ...}'``.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import hashlib
 import itertools
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +48,25 @@ class SweepAxis:
     def dim(self) -> str:
         """The dataset dimension: the key with underscores (``ds.sel(users_initial=...)``)."""
         return self.key.replace(".", "_")
+
+    @property
+    def labels(self) -> list[Any]:
+        """The dimension's coordinate: the values, or all as text when their kinds differ."""
+        kinds = {_kind(value) for value in self.values}
+        if len(kinds) == 1 and kinds <= {"number", "str", "bool"}:
+            return list(self.values)
+        return [
+            value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+            for value in self.values
+        ]
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return "str" if isinstance(value, str) else "table"
 
 
 @dataclass(frozen=True)
@@ -134,6 +162,49 @@ def merge_axes(file_axes: list[SweepAxis], option_axes: list[SweepAxis]) -> list
     return list(by_key.values())
 
 
+# What fixes the result's layout, by the key that sets it: points that differ in one
+# of these cannot be stacked along a sweep dimension.
+LAYOUT: dict[str, tuple[str, Callable[[Scenario], Any]]] = {
+    "horizon": (
+        "the time axis",
+        lambda s: (s.horizon.start, s.horizon.step, s.horizon.steps),
+    ),
+    "simulation.quantiles": ("the quantile axis", lambda s: s.simulation.quantiles),
+    "fleet": (
+        "the fleet_size axis and which fleet variables exist",
+        lambda s: (s.fleet.policy, getattr(s.fleet, "sizes", None)),
+    ),
+}
+
+
+def _layout_problems(grid_axes: list[SweepAxis], points: list[SweepPoint]) -> list[tuple[str, str]]:
+    """One problem per axis along which the result's layout changes."""
+    shape = [len(axis.values) for axis in grid_axes]
+    by_index = {point.index: point for point in points}
+    problems = []
+    for a, axis in enumerate(grid_axes):
+        changed = []
+        for point in points:
+            position = list(np.unravel_index(point.index, shape))
+            if position[a] == 0:
+                continue
+            position[a] = 0
+            first = by_index[int(np.ravel_multi_index(position, shape))]
+            changed.extend(
+                key
+                for key, (_, layout) in LAYOUT.items()
+                if key not in changed and layout(point.scenario) != layout(first.scenario)
+            )
+        if changed:
+            what = " and ".join(LAYOUT[key][0] for key in changed)
+            problems.append((
+                axis.key,
+                f"cannot be swept: its values change {what}, which every"
+                " point of a sweep shares; give it one value, or run a sweep per value",
+            ))  # fmt: skip
+    return problems
+
+
 def expand_grid(
     data: dict[str, Any], axes: list[SweepAxis], source: str = "<scenario>"
 ) -> tuple[list[SweepAxis], list[SweepPoint]]:
@@ -172,6 +243,8 @@ def expand_grid(
             )
             continue
         points.append(SweepPoint(index, values, scenario, point_data))
+    if not problems:
+        problems = _layout_problems(grid_axes, points)
     if problems:
         unique = list(dict.fromkeys(problems))
         raise ScenarioError(source, unique)
@@ -197,13 +270,15 @@ def combine_points(
     """One dataset with a dimension per axis, from each point's dataset."""
     if not axes:
         return results[points[0].index]
+    shape = [len(axis.values) for axis in axes]
+    labels = [axis.labels for axis in axes]
     labelled = []
     for point in points:
         ds = results[point.index]
-        for axis in reversed(axes):
-            ds = ds.expand_dims({axis.dim: [coordinate(point.values[axis.key])]})
+        position = np.unravel_index(point.index, shape)
+        for a in reversed(range(len(axes))):
+            ds = ds.expand_dims({axes[a].dim: [labels[a][position[a]]]})
         labelled.append(ds)
-    shape = [len(axis.values) for axis in axes]
     nested: Any = np.empty(shape, dtype=object)
     for point, ds in zip(points, labelled, strict=True):
         nested[np.unravel_index(point.index, shape)] = ds
