@@ -16,7 +16,7 @@ from jevons.errors import JevonsError
 
 
 class _Stdout(Console):
-    """Standard output; when it cannot be written (a full device) the command ends, see below."""
+    """Standard output; if it cannot be written (a full device) the command ends at once."""
 
     def print(self, *objects: Any, **kwargs: Any) -> None:
         try:
