@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections.abc import Iterator
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -11,7 +14,34 @@ from rich.markup import escape
 
 from jevons.errors import JevonsError
 
-out = Console()
+
+class _Stdout(Console):
+    """Standard output; if it cannot be written (a full device) the command ends at once."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        try:
+            super().print(*objects, **kwargs)
+        except OSError as exc:
+            stdout_failed(exc)
+
+
+def stdout_failed(exc: OSError) -> NoReturn:
+    """One line on stderr and exit code 2, no traceback; files already written are kept."""
+    with contextlib.suppress(OSError, ValueError):
+        # What could not be written would fail again when Python exits: send it nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    reason = reason[:1].lower() + reason[1:]
+    with contextlib.suppress(OSError):
+        err.print(
+            f"[bold red]error:[/] cannot write to standard output: {escape(reason)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    raise SystemExit(USER_ERROR)
+
+
+out = _Stdout()
 err = Console(stderr=True)
 
 USER_ERROR = 2
