@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from jevons.cli.console import out, user_errors
-from jevons.cli.run import print_summary
+from jevons.cli.run import output_target, print_summary
 from jevons.engine.execution.shards import merge_shards
-from jevons.engine.output.files import check_writable, open_result, write_dataset
+from jevons.engine.output.files import write_dataset
+from jevons.engine.output.shard_files import read_shard
 
 app = typer.Typer()
 
@@ -23,8 +24,8 @@ def merge(
 ) -> None:
     """Merge every shard of one run (exactly: their sketches add) into one result."""
     with user_errors():
-        target = check_writable(output)
-        partials = [open_result(path) for path in shards]
+        target = output_target(output, output, shards)
+        partials = [read_shard(path) for path in shards]
         ds = merge_shards(partials, [str(path) for path in shards])
         write_dataset(ds, target)
     if not quiet:

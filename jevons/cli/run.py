@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +19,8 @@ from jevons.engine.execution.run import run_scenario
 from jevons.engine.execution.shards import run_on_cluster, run_shard
 from jevons.engine.output.files import check_writable, write_dataset
 from jevons.engine.output.shard_files import Shard
-from jevons.engine.scenario.loading import parse_scenario_text, read_scenario_text
-from jevons.errors import JevonsError
+from jevons.engine.scenario.loading import parse_scenario_text, read_scenario_text, validate_key
+from jevons.errors import JevonsError, ScenarioError
 
 app = typer.Typer()
 
@@ -39,6 +40,22 @@ def _count(x: float) -> str:
         if abs(x) >= scale:
             return f"{x / scale:.3g}{unit}"
     return f"{x:.3g}"
+
+
+def output_target(output: Path | None, default: Path, inputs: list[Path]) -> Path:
+    """The result's path (``output`` or ``default``), checked before any work: writable,
+    and none of the command's input files (a scenario named ``x.nc`` would be replaced by
+    its own result)."""
+    target = check_writable(output or default)
+    for source in inputs:
+        same = target.resolve() == source.resolve()
+        if not same and target.exists() and source.exists():
+            same = os.path.samefile(target, source)  # a hard or symbolic link
+        if same:
+            raise JevonsError(
+                f"output {target} is the input file {source}; give another name with -o"
+            )
+    return target
 
 
 def print_summary(ds: xr.Dataset) -> None:
@@ -143,12 +160,49 @@ SummaryOption = Annotated[
 BackendOption = Annotated[
     str, typer.Option(help="auto (cuda if a GPU is usable, else cpu), cuda, cpu or numpy.")
 ]
+
+
+def scenario_key_option(key: str):
+    """A parser for an option that overrides scenario key ``key``: the value is read
+    as a number (``1e6`` as in a scenario file) and validated by the key's own schema
+    field, so the option and the file share one set of bounds."""
+
+    def parse(text: str) -> int:
+        try:
+            value: float = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                raise typer.BadParameter(f"{text!r} is not a number ({key})") from None
+            if value.is_integer():
+                value = int(value)  # 1e20 is a whole number, however large
+        try:
+            return validate_key(key, value)
+        except ScenarioError as exc:
+            reason = exc.problems[0][1]
+            raise typer.BadParameter(f"{reason} ({key}), got {text}") from None
+
+    return parse
+
+
 TrajectoriesOption = Annotated[
     int | None,
-    typer.Option("--trajectories", "-n", min=1, help="Override simulation.trajectories."),
+    typer.Option(
+        "--trajectories",
+        "-n",
+        parser=scenario_key_option("simulation.trajectories"),
+        metavar="INTEGER",
+        help="Override simulation.trajectories.",
+    ),
 ]
 SeedOption = Annotated[
-    int | None, typer.Option(min=0, max=2**64 - 1, help="Override simulation.seed.")
+    int | None,
+    typer.Option(
+        parser=scenario_key_option("simulation.seed"),
+        metavar="INTEGER",
+        help="Override simulation.seed.",
+    ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
 
@@ -203,7 +257,7 @@ def run(
             if keep_trajectories:
                 raise JevonsError("--keep-trajectories and --shard do not go together")
             default = Path(f"{scenario.stem}.shard-{part.index + 1}-of-{part.count}.nc")
-            target = check_writable(output or default)
+            target = output_target(output, default, [scenario])
             with simulation_progress(quiet) as bar:
                 task = bar.add_task("starting (compiles on first use)", total=None)
                 partial = run_shard(
@@ -223,7 +277,7 @@ def run(
                     highlight=False,
                 )
             return
-        target = check_writable(output or Path(scenario.stem + ".nc"))
+        target = output_target(output, Path(scenario.stem + ".nc"), [scenario])
         if workers is not None or scheduler is not None:
             if keep_trajectories:
                 raise JevonsError("--keep-trajectories needs one process (no --workers)")

@@ -15,6 +15,7 @@ from jevons.cli.run import (
     SeedOption,
     SummaryOption,
     TrajectoriesOption,
+    output_target,
     simulation_progress,
 )
 from jevons.engine.execution.distributed import dask_client
@@ -26,7 +27,6 @@ from jevons.engine.execution.sweeps import (
     run_sweep,
     sweep_manifest,
 )
-from jevons.engine.output.files import check_writable
 from jevons.engine.scenario.loading import read_scenario_text
 from jevons.engine.scenario.sweep_grid import (
     expand_grid,
@@ -89,7 +89,7 @@ def sweep(
         data, file_axes = split_sweep_table(data)
         axes = merge_axes(file_axes, [parse_set_option(option) for option in set_ or []])
         grid, points = expand_grid(data, axes, str(scenario))
-        target = check_writable(output or Path(f"{scenario.stem}.sweep.nc"))
+        target = output_target(output, Path(f"{scenario.stem}.sweep.nc"), [scenario])
         settings = RunSettings(trajectories, seed, backend, summary and summary.value)
         manifest = sweep_manifest(data, axes, points, settings)
         check_checkpoints(checkpoint_folder(target), resume, manifest)

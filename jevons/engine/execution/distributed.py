@@ -36,8 +36,11 @@ def dask_client(workers: int | None, scheduler: str | None, backend: str) -> Ite
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="20s")
-        except OSError as exc:
-            raise JevonsError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        except (OSError, ValueError) as exc:  # refused or timed out; not an address at all
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise JevonsError(
+                f"cannot reach scheduler {scheduler!r} (give tcp://HOST:PORT): {reason}"
+            ) from None
         with client:
             yield client
         return

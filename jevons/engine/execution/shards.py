@@ -15,7 +15,13 @@ import xarray as xr
 import jevons
 from jevons.engine.execution.provenance import finish_dataset
 from jevons.engine.execution.run import ProgressCallback, simulate_summary, summary_mode
-from jevons.engine.output.shard_files import Shard, from_dataset, scenario_digest, to_dataset
+from jevons.engine.output.shard_files import (
+    Shard,
+    check_shard,
+    from_dataset,
+    scenario_digest,
+    to_dataset,
+)
 from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.loading import parse_scenario_text
 from jevons.engine.scenario.schema import Scenario
@@ -66,9 +72,21 @@ def run_shard(
 
 
 def merge_shards(partials: Sequence[xr.Dataset], sources: Sequence[str]) -> xr.Dataset:
-    """The finished dataset of a complete set of shards (in any order)."""
+    """The finished dataset of a complete set of shards, given in any order.
+
+    Shards are added in the order of their index, whatever the order given, so
+    the result does not depend on it, bit for bit.
+    """
     if not partials:
         raise JevonsError("no shards to merge")
+    for ds, source in zip(partials, sources, strict=True):
+        check_shard(ds, source)
+        made_by = str(ds.attrs["jevons_version"])
+        if made_by != jevons.__version__:
+            raise JevonsError(
+                f"{source}: written by jevons {made_by}, this is jevons {jevons.__version__};"
+                " merge shards with the version that simulated them"
+            )
     first = partials[0].attrs
     for ds, source in zip(partials, sources, strict=True):
         for name in _SAME:
@@ -77,22 +95,43 @@ def merge_shards(partials: Sequence[xr.Dataset], sources: Sequence[str]) -> xr.D
                     f"{source}: its {name} ({ds.attrs.get(name)}) differs from {sources[0]}'s"
                     f" ({first.get(name)}); shards must come from one scenario and run"
                 )
+    count, n = int(first["shard_count"]), int(first["trajectories"])
     seen: dict[int, str] = {}
     for ds, source in zip(partials, sources, strict=True):
         index = int(ds.attrs["shard_index"])
+        if not 0 <= index < count:
+            raise JevonsError(f"{source}: shard {index + 1} of {count} does not exist")
+        span = (int(ds.attrs["trajectory_start"]), int(ds.attrs["trajectory_stop"]))
+        if span != Shard(index, count).trajectory_range(n):
+            raise JevonsError(
+                f"{source}: trajectories {span[0]}..{span[1] - 1} are not those of shard"
+                f" {index + 1} of {count}"
+            )
         if index in seen:
             raise JevonsError(f"{source} and {seen[index]} are both shard {index + 1}")
         seen[index] = source
-    count = int(first["shard_count"])
     missing = [i + 1 for i in range(count) if i not in seen]
     if missing:
         listed = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
         raise JevonsError(f"shards missing: {listed} of {count}; merge needs all of them")
+    # Every shard of one run sketches the same variables.
+    everything = set().union(*(ds.data_vars for ds in partials))
+    for ds, source in zip(partials, sources, strict=True):
+        lacking = sorted(str(var) for var in everything - set(ds.data_vars))
+        if lacking:
+            raise JevonsError(
+                f"{source}: not a jevons shard (variable '{lacking[0]}' missing; the other"
+                " shards hold it)"
+            )
+    order = sorted(range(len(partials)), key=lambda i: int(partials[i].attrs["shard_index"]))
+    partials = [partials[i] for i in order]
+    sources = [sources[i] for i in order]
+    first = partials[0].attrs
 
     started = time.perf_counter()
-    merged = from_dataset(partials[0])
-    for ds in partials[1:]:
-        merged.merge(from_dataset(ds))
+    merged = from_dataset(partials[0], source=sources[0])
+    for ds, source in zip(partials[1:], sources[1:], strict=True):
+        merged.merge(from_dataset(ds, source=source))
     text = str(first["scenario"])
     scenario = parse_scenario_text(text, sources[0])
     backends = sorted({str(ds.attrs["backend"]) for ds in partials})

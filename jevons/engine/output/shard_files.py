@@ -10,16 +10,29 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from jevons.engine.output.files import FORMATS, open_result
 from jevons.engine.summaries.sketch import RowSketches, SketchSpec
 from jevons.engine.summaries.sketched import SketchSummary
 from jevons.errors import JevonsError
 
 KIND = "jevons partial summary, sketch keys from float64 bits"
 _SEP = "__"
+
+# What every shard holds: these attributes, and per sketched variable these arrays.
+ATTRIBUTES = (
+    "scenario", "scenario_digest", "seed", "trajectories", "shard_index", "shard_count",
+    "trajectory_start", "trajectory_stop", "backend", "jevons_version", "relative_accuracy",
+    "quantiles", "steps",
+)  # fmt: skip
+FIELDS = (
+    "bucket_counts", "key_offset", "value_count", "zero_count", "value_sum", "value_min",
+    "value_max", "lead_shape",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -74,22 +87,80 @@ def to_dataset(summary: SketchSummary, attrs: dict) -> xr.Dataset:
     return ds
 
 
-def from_dataset(ds: xr.Dataset, compiled: bool = True) -> SketchSummary:
-    if ds.attrs.get("kind") != KIND:
-        raise JevonsError("not a partial result of `jevons run --shard` (no sketches in it)")
-    spec = SketchSpec(float(ds.attrs["relative_accuracy"]))
-    summary = SketchSummary(
-        [float(q) for q in np.atleast_1d(ds.attrs["quantiles"])], int(ds.attrs["steps"]), spec,
-        compiled,
-    )  # fmt: skip
-    fields: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+def read_shard(path: str | Path) -> xr.Dataset:
+    """A shard file written by ``jevons run --shard``, read and checked (:func:`check_shard`)."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise JevonsError(
+            f"{path}: not a jevons shard file (unknown input format '{path.suffix}';"
+            " shards are .nc or .zarr files from `jevons run --shard I/N`)"
+        )
+    if path.suffix.lower() == ".nc" and path.is_dir():
+        raise JevonsError(f"{path}: not a jevons shard file (a folder)")
+    ds = open_result(path)
+    check_shard(ds, str(path))
+    return ds
+
+
+def _not_a_shard(source: str, what: str) -> JevonsError:
+    return JevonsError(f"{source}: not a jevons shard ({what})")
+
+
+def sketch_groups(ds: xr.Dataset, source: str) -> dict[tuple[str, str], set[str]]:
+    """``(scope, variable) -> fields`` of a shard's data variables."""
+    groups: dict[tuple[str, str], set[str]] = {}
     for var in ds.data_vars:
-        scope, name, field = str(var).split(_SEP)
-        fields.setdefault((scope, name), {})[field] = ds[var].values
-    for (scope, name), arrays in fields.items():
-        lead = tuple(int(x) for x in arrays.pop("lead_shape"))
-        arrays["relative_accuracy"] = np.float64(spec.relative_accuracy)
-        table = summary.step_sketches if scope == "step" else summary.horizon_sketches
-        table[name] = RowSketches.from_arrays(arrays)
-        summary.lead_shapes[name] = lead
+        parts = str(var).split(_SEP)
+        if len(parts) != 3 or parts[0] not in ("step", "horizon") or parts[2] not in FIELDS:
+            raise _not_a_shard(source, f"unexpected variable '{var}'")
+        scope, name, field = parts
+        groups.setdefault((scope, name), set()).add(field)
+    return groups
+
+
+def check_shard(ds: xr.Dataset, source: str) -> None:
+    """Refuse anything but a complete shard, naming ``source`` and what is missing."""
+    if ds.attrs.get("kind") != KIND:
+        if "summary" in ds.attrs and "jevons_version" in ds.attrs:
+            raise _not_a_shard(
+                source, "a finished result of `jevons run`; shards come from `jevons run --shard`"
+            )
+        raise _not_a_shard(source, "attribute 'kind' missing or not a shard's")
+    for name in ATTRIBUTES:
+        if name not in ds.attrs:
+            raise _not_a_shard(source, f"attribute '{name}' missing")
+    groups = sketch_groups(ds, source)
+    if not groups:
+        raise _not_a_shard(source, "no sketches in it")
+    for (scope, name), fields in groups.items():
+        for field in FIELDS:
+            if field not in fields:
+                raise _not_a_shard(source, f"variable '{scope}{_SEP}{name}{_SEP}{field}' missing")
+
+
+def from_dataset(ds: xr.Dataset, compiled: bool = True, source: str = "shard") -> SketchSummary:
+    """The sketches of a shard (checked by :func:`check_shard`), ready to merge."""
+    check_shard(ds, source)
+    try:
+        spec = SketchSpec(float(ds.attrs["relative_accuracy"]))
+        steps = int(ds.attrs["steps"])
+        summary = SketchSummary(
+            [float(q) for q in np.atleast_1d(ds.attrs["quantiles"])], steps, spec, compiled
+        )
+        fields: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+        for var in ds.data_vars:
+            scope, name, field = str(var).split(_SEP)
+            fields.setdefault((scope, name), {})[field] = ds[var].values
+        for (scope, name), arrays in fields.items():
+            lead = tuple(int(x) for x in arrays.pop("lead_shape"))
+            arrays["relative_accuracy"] = np.float64(spec.relative_accuracy)
+            sketch = RowSketches.from_arrays(arrays)
+            rows = int(np.prod(lead, dtype=np.int64)) * (steps if scope == "step" else 1)
+            if sketch.rows != rows:
+                raise ValueError(f"'{scope}{_SEP}{name}' has {sketch.rows} rows, not {rows}")
+            table = summary.step_sketches if scope == "step" else summary.horizon_sketches
+            table[name] = sketch
+            summary.lead_shapes[name] = lead
+    except (TypeError, ValueError) as exc:
+        raise _not_a_shard(source, str(exc)) from None
     return summary
