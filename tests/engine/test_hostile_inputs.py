@@ -95,6 +95,34 @@ HOSTILE = st.one_of(
     ),
     st.builds(lambda mean: {"dist": "poisson", "mean": mean}, st.sampled_from([1e300, 1e15, 3.0])),
     st.builds(
+        lambda mean, dispersion: {
+            "dist": "negative_binomial",
+            "mean": mean,
+            "dispersion": dispersion,
+        },
+        st.sampled_from([1e300, 1e12, 8.0]),
+        st.sampled_from([1e-300, 1e-3, 2.0, 1e300]),
+    ),
+    st.builds(
+        lambda mean, sd, low, high: {
+            "dist": "normal",
+            "mean": mean,
+            "sd": sd,
+            "low": low,
+            "high": high,
+        },
+        st.sampled_from([0.5, 1e308, -1e308]),
+        st.sampled_from([1e-300, 1.0, 1e308]),
+        st.sampled_from([0.0, -1e308, 1e-300]),
+        st.sampled_from([1.0, 1e308, 1e13]),
+    ),
+    st.builds(
+        lambda low, mode, high: {"dist": "pert", "low": low, "mode": mode, "high": high},
+        st.sampled_from([0.0, -1e308, 1e-300]),
+        st.sampled_from([1e-300, 1.0]),
+        st.sampled_from([1.0, 2.0, 1e308]),
+    ),
+    st.builds(
         lambda low, high: {"dist": "uniform", "low": low, "high": high},
         st.sampled_from([-1e308, 0.0, 1.0]),
         st.sampled_from([2.0, 1e13, 1e308]),
@@ -364,3 +392,31 @@ def test_a_valid_run_never_prints_zero_gpus_or_dollars(tmp_path: Path):
     assert len(figures) == 7, row
     for figure in figures:
         assert figure not in ("0", "0.0", "nan", "n/a") and float(figure.rstrip("kMBT")) > 0, row
+
+
+def test_heavy_tailed_call_counts_take_their_moments_quickly(hand_dict):
+    """A far quantile of a heavy negative binomial once took SciPy minutes to find."""
+    import signal
+    import time
+
+    hand_dict["agents"]["calls_per_request"] = {
+        "dist": "negative_binomial", "mean": 1e6, "dispersion": 1e-3,
+    }  # fmt: skip
+    hand_dict["agents"]["max_calls"] = 1000
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("calls_moments took over 30 s"))
+    signal.alarm(30)
+    try:
+        start = time.perf_counter()
+        mean, pairs = scenario_from_dict(hand_dict).agents.calls_moments()
+        assert time.perf_counter() - start < 5
+    finally:
+        signal.alarm(0)
+    assert 1 < mean < 1000 and 0 < pairs < 1000 * 999
+
+
+def test_a_positive_input_whose_draws_reach_zero_is_refused(hand_dict):
+    hand_dict["users"]["initial"] = {"dist": "gamma", "mean": 1000, "sd": 1e6}  # shape 1e-6
+    with pytest.raises(ScenarioError) as excinfo:
+        scenario_from_dict(hand_dict)
+    [(path, message)] = excinfo.value.problems
+    assert path == "users.initial" and "draws down to 0" in message

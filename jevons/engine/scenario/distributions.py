@@ -72,7 +72,8 @@ class _Dist(BaseModel):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Quantile function, vectorised over ``u`` in (0, 1)."""
         inverse = _numerical_inverse(self)
-        with _quiet():
+        # errstate only: it is thread-local, and draws run on threads (warnings filters are not)
+        with np.errstate(all="ignore"):
             if inverse is not None:
                 generator, loc, scale = inverse
                 return loc + scale * np.asarray(generator.ppf(u), dtype=np.float64)
@@ -86,7 +87,8 @@ class _Dist(BaseModel):
         a draw would overflow.
         """
         try:
-            low, high = self.ppf(np.array([U_SMALLEST, U_LARGEST]))
+            with _quiet():
+                low, high = self.ppf(np.array([U_SMALLEST, U_LARGEST]))
         except (ArithmeticError, ValueError, RuntimeError):
             return math.nan, math.nan
         return float(low), float(high)
@@ -158,7 +160,10 @@ class _Dist(BaseModel):
         """Values and probabilities of clip(X, low, high) for a discrete X with finite bounds."""
         rv = self._frozen()
         # Past the 1 - 1e-15 quantile the mass is negligible: never build a longer table.
-        high = min(high, float(rv.ppf(1.0 - 1e-15)) + 1.0)
+        # (Only looked up when it lies below ``high``: SciPy's search for a far quantile
+        # of a heavy tail, a negative binomial with dispersion 1e-3 say, takes minutes.)
+        if rv.sf(high) <= 1e-15:
+            high = min(high, float(rv.ppf(1.0 - 1e-15)) + 1.0)
         lo, hi = math.ceil(low), math.floor(high)
         k = np.arange(lo, hi + 1, dtype=np.float64)
         p = rv.pmf(k)
@@ -170,8 +175,9 @@ class _Dist(BaseModel):
 
     def clipped_falling_moment(self, low: float, high: float) -> float:
         """E[Y (Y - 1)] for Y = clip(X, low, high), X discrete: pairs of calls in one request."""
-        k, p = self._clipped_pmf_values(low, high)
-        return float(np.sum(k * (k - 1.0) * p))
+        with _quiet():
+            k, p = self._clipped_pmf_values(low, high)
+            return float(np.sum(k * (k - 1.0) * p))
 
 
 class _BetaDensity:
@@ -569,9 +575,13 @@ class Gamma(_Dist):
         return float(self.mean_ * special.gammainc(k + 1.0, x) + cap * special.gammaincc(k, x))
 
 
+# Counts beyond every documented range; past it SciPy's quantile search slows to minutes
+MAX_COUNT_MEAN = 1e12
+
+
 class Poisson(_Dist):
     dist: Literal["poisson"]
-    mean_: float = Field(alias="mean", gt=0)
+    mean_: float = Field(alias="mean", gt=0, le=MAX_COUNT_MEAN)
     discrete: ClassVar[bool] = True
 
     def _frozen(self) -> Any:
@@ -605,8 +615,10 @@ class NegativeBinomial(_Dist):
     """Negative binomial by mean and dispersion r: variance = mean + mean^2 / r."""
 
     dist: Literal["negative_binomial"]
-    mean_: float = Field(alias="mean", gt=0)
-    dispersion: float = Field(gt=0)
+    mean_: float = Field(alias="mean", gt=0, le=MAX_COUNT_MEAN)
+    # below 1e-3 (sd over 30 x the mean) SciPy's quantile search slows to seconds, and
+    # above 1e12 it is a Poisson
+    dispersion: float = Field(ge=1e-3, le=1e12)
     discrete: ClassVar[bool] = True
 
     def _frozen(self) -> Any:
