@@ -221,7 +221,10 @@ class Reasoning(_Section):
         applies to what the model uses: E[min(X, budget)] <= MAX_TOKENS."""
         if "budget" not in info.data:
             return dist  # the budget itself is wrong, and reported
-        mean = dist.capped_mean(info.data["budget"])
+        try:
+            mean = dist.capped_mean(info.data["budget"])
+        except (ArithmeticError, ValueError):
+            mean = math.nan  # float64 cannot hold it
         if not mean <= MAX_TOKENS:
             raise ValueError(
                 f"the mean thinking tokens per reasoning call, E[min(X, budget)], must be at"
