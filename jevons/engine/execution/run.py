@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import xarray as xr
 
 from jevons.engine.execution.backends import get_backend
-from jevons.engine.execution.memory import check_memory, chunk_size, is_out_of_memory
+from jevons.engine.execution.memory import (
+    check_memory,
+    check_sketch_memory,
+    chunk_size,
+    is_out_of_memory,
+)
 from jevons.engine.execution.provenance import finish_dataset
 from jevons.engine.output.dataset import add_trajectories
 from jevons.engine.preparation.input_draws import draw_inputs
@@ -27,6 +33,44 @@ ProgressCallback = Callable[[int, int], None]  # (steps done, steps in all)
 
 
 EXACT_LIMIT = 1_000_000  # auto summaries are exact up to this many trajectories
+
+# Outputs that are finite for every valid scenario (the documented input ranges keep
+# them so); cost_per_mtok is not among them: it is NaN by design with no output tokens.
+FINITE_STEP_OUTPUTS = ("requests", "output_tokens", "gpu_hours", "peak_gpus", "cost")
+FINITE_HORIZON_OUTPUTS = ("total_tokens", "total_gpu_hours", "total_cost", "max_peak_gpus")
+
+
+class NonFiniteResultError(JevonsError):
+    """A run whose outputs came out nan or inf from valid, finite inputs: a bug to report."""
+
+
+def check_finite(ds: xr.Dataset) -> None:
+    """Raise NonFiniteResultError if a main output (its quantiles or means) is nan or inf."""
+    names = [*FINITE_STEP_OUTPUTS, *(f"{n}_mean" for n in FINITE_STEP_OUTPUTS)]
+    for name in [*names, *FINITE_HORIZON_OUTPUTS]:
+        if name not in ds:
+            continue
+        bad = ~np.isfinite(ds[name].values)
+        if bad.any():
+            index = np.unravel_index(np.argmax(bad), bad.shape)
+            where = dict(zip(ds[name].dims, index, strict=True))
+            at = ", ".join(f"{dim} {ds[name][dim].values[i]}" for dim, i in where.items())
+            raise NonFiniteResultError(
+                f"internal error: {name} came out non-finite ({at}) from valid, finite inputs;"
+                " please report it with the scenario"
+            )
+
+
+@contextlib.contextmanager
+def _sketch_refusals_reported() -> Iterator[None]:
+    """A sketch refuses inf and negative values (ValueError): an internal error, in one line."""
+    try:
+        yield
+    except ValueError as exc:
+        raise NonFiniteResultError(
+            f"internal error: outputs came out non-finite or negative from valid, finite"
+            f" inputs ({exc}); please report it with the scenario"
+        ) from None
 
 
 def summary_mode(requested: str, n: int, sharded: bool) -> str:
@@ -69,6 +113,7 @@ def simulate_summary(
         summary: Summary = ExactSummary(scenario.simulation.quantiles, plan.steps, chosen.reducer())
     else:
         spec = SketchSpec(scenario.simulation.relative_accuracy)
+        check_sketch_memory(plan, spec)
         summary = SketchSummary(
             scenario.simulation.quantiles, plan.steps, spec, compiled=chosen.name != "numpy"
         )
@@ -88,7 +133,8 @@ def simulate_summary(
         def on_window(
             t0: int, values: dict[str, np.ndarray], target=target, done=chunks_done, of=total_chunks
         ) -> None:
-            target.add_window(t0, values)
+            with _sketch_refusals_reported():
+                target.add_window(t0, values)
             if progress is not None:
                 steps_done = t0 + next(iter(values.values())).shape[0]
                 progress(done * plan.steps + steps_done, of * plan.steps)
@@ -100,7 +146,8 @@ def simulate_summary(
                 size = max(1, count // 2)
                 continue
             raise
-        target.add_horizon(totals)
+        with _sketch_refusals_reported():
+            target.add_horizon(totals)
         if target is not summary:
             summary.merge(target)
         if first == start and count == n:
@@ -145,6 +192,7 @@ def run_scenario(
         progress=progress, chunk=chunk,
     )  # fmt: skip
     ds = finish_dataset(result, plan, scenario, scenario_text, seed, n, backend_name, mode)
+    check_finite(ds)
     if keep_trajectories and kept is not None:
         inputs, totals = kept
         ds = add_trajectories(ds, np.arange(n, dtype=np.uint64), inputs, totals, plan.surge_names)

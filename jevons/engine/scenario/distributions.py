@@ -6,7 +6,9 @@ stays simple and every backend consumes the same words. A plain number in a
 scenario is a ``fixed`` distribution.
 
 Each class validates its parameters at load time and reports its ``support``,
-so a field can require, say, a probability in [0, 1] or a non-negative count.
+so a field can require, say, a probability in [0, 1] or a non-negative count,
+and its ``draw_range``, the smallest and largest values a draw can take, so a
+field can bound its magnitude (at most 1e12 users, say).
 
 Each family also gives ``capped_mean(cap)`` = E[min(X, cap)] in closed form
 (incomplete gamma and beta functions, normal tails), exact to float64 special
@@ -16,9 +18,11 @@ and the mean call count held to ``max_calls``. No numerical integration.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import warnings
+from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -35,11 +39,28 @@ from jevons.engine.scenario.capped_means import (
     phi,
     phi_diff,
 )
+from jevons.kernels.constants import UNIFORM_SCALE
 
 Z95 = float(special.ndtri(0.95))
 # Negative binomials with at least this dispersion and a bulk this short are summed.
 _NB_TABLE_MIN_DISPERSION = 1e4
 _NB_TABLE_MAX = 20_000
+# The smallest and largest uniforms the generator produces (``jevons.kernels.variates``):
+# every draw of a distribution lies between its quantiles at these two.
+U_SMALLEST = 0.5 * UNIFORM_SCALE
+U_LARGEST = 1.0 - 0.5 * UNIFORM_SCALE
+# A gamma or beta narrower than this, relative to its mean, is a fixed value, and its
+# shape parameters ((mean / sd)^2 and beyond) leave float64's range.
+MIN_RELATIVE_SD = 1e-9
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """SciPy's and NumPy's overflow warnings stay out of the user's terminal: a result
+    that overflowed is judged by its value (``draw_range`` reports it non-finite)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
 
 
 class _Dist(BaseModel):
@@ -51,10 +72,26 @@ class _Dist(BaseModel):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Quantile function, vectorised over ``u`` in (0, 1)."""
         inverse = _numerical_inverse(self)
-        if inverse is not None:
-            generator, loc, scale = inverse
-            return loc + scale * np.asarray(generator.ppf(u), dtype=np.float64)
-        return np.asarray(self._frozen().ppf(u), dtype=np.float64)
+        # errstate only: it is thread-local, and draws run on threads (warnings filters are not)
+        with np.errstate(all="ignore"):
+            if inverse is not None:
+                generator, loc, scale = inverse
+                return loc + scale * np.asarray(generator.ppf(u), dtype=np.float64)
+            return np.asarray(self._frozen().ppf(u), dtype=np.float64)
+
+    def draw_range(self) -> tuple[float, float]:
+        """The smallest and largest values a draw can take: the quantiles at the smallest
+        and largest uniforms the generator produces, 2^-24 and 1 - 2^-24.
+
+        nan where float64 cannot compute them (parameters past its range); +-inf where
+        a draw would overflow.
+        """
+        try:
+            with _quiet():
+                low, high = self.ppf(np.array([U_SMALLEST, U_LARGEST]))
+        except (ArithmeticError, ValueError, RuntimeError):
+            return math.nan, math.nan
+        return float(low), float(high)
 
     def _standard_density(self) -> tuple[Any, float, float] | None:
         """(unnormalised density on its standard domain, loc, scale) for families whose
@@ -93,7 +130,8 @@ class _Dist(BaseModel):
             return float(cap)
         if cap >= hi:
             return self.mean()
-        return float(self._capped_mean_inside(float(cap)))
+        with _quiet():
+            return float(self._capped_mean_inside(float(cap)))
 
     def _capped_mean_inside(self, cap: float) -> float:
         """E[min(X, cap)] for ``cap`` strictly inside the support."""
@@ -122,7 +160,10 @@ class _Dist(BaseModel):
         """Values and probabilities of clip(X, low, high) for a discrete X with finite bounds."""
         rv = self._frozen()
         # Past the 1 - 1e-15 quantile the mass is negligible: never build a longer table.
-        high = min(high, float(rv.ppf(1.0 - 1e-15)) + 1.0)
+        # (Only looked up when it lies below ``high``: SciPy's search for a far quantile
+        # of a heavy tail, a negative binomial with dispersion 1e-3 say, takes minutes.)
+        if rv.sf(high) <= 1e-15:
+            high = min(high, float(rv.ppf(1.0 - 1e-15)) + 1.0)
         lo, hi = math.ceil(low), math.floor(high)
         k = np.arange(lo, hi + 1, dtype=np.float64)
         p = rv.pmf(k)
@@ -134,8 +175,9 @@ class _Dist(BaseModel):
 
     def clipped_falling_moment(self, low: float, high: float) -> float:
         """E[Y (Y - 1)] for Y = clip(X, low, high), X discrete: pairs of calls in one request."""
-        k, p = self._clipped_pmf_values(low, high)
-        return float(np.sum(k * (k - 1.0) * p))
+        with _quiet():
+            k, p = self._clipped_pmf_values(low, high)
+            return float(np.sum(k * (k - 1.0) * p))
 
 
 class _BetaDensity:
@@ -198,6 +240,9 @@ class Fixed(_Dist):
         return 0.0
 
     def support(self) -> tuple[float, float]:
+        return self.value, self.value
+
+    def draw_range(self) -> tuple[float, float]:
         return self.value, self.value
 
     def _clipped_pmf_values(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
@@ -370,6 +415,14 @@ class Beta(_Dist):
         limit = math.sqrt(self.mean_ * (1 - self.mean_))
         if not self.sd_ < limit:
             raise ValueError(f"beta with mean {self.mean_} needs sd < {limit:.4g}, got {self.sd_}")
+        floor = MIN_RELATIVE_SD * min(self.mean_, 1 - self.mean_)
+        if self.sd_ < floor:
+            raise ValueError(
+                f"beta with mean {self.mean_} needs sd >= {floor:.4g} ({MIN_RELATIVE_SD:g} x the"
+                f" nearer of mean and 1 - mean; a narrower one is a fixed value), got {self.sd_:g}"
+            )
+        if not self.sd_**2 >= np.finfo(np.float64).tiny:
+            raise ValueError(f"beta sd {self.sd_:g} is too small for float64 (sd^2 underflows)")
         return self
 
     def _shapes(self) -> tuple[float, float]:
@@ -482,6 +535,17 @@ class Gamma(_Dist):
     mean_: float = Field(alias="mean", gt=0)
     sd_: float = Field(alias="sd", gt=0)
 
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        # shape (mean / sd)^2 between 1e-6 and 1e18: float64 holds it, and its draws
+        ratio = self.sd_ / self.mean_
+        if not MIN_RELATIVE_SD <= ratio <= 1e3:
+            raise ValueError(
+                f"gamma needs sd between {MIN_RELATIVE_SD:g} and 1000 x its mean (shape"
+                f" (mean / sd)^2 from 1e-6 to 1e18), got mean {self.mean_:g}, sd {self.sd_:g}"
+            )
+        return self
+
     def _frozen(self) -> Any:
         shape = (self.mean_ / self.sd_) ** 2
         return stats.gamma(shape, scale=self.mean_ / shape)
@@ -507,13 +571,17 @@ class Gamma(_Dist):
         the Gamma(k + 1) density), the second c P(X > c); both non-negative.
         """
         k = (self.mean_ / self.sd_) ** 2
-        x = cap * self.mean_ / self.sd_**2
+        x = cap * self.mean_ / self.sd_ / self.sd_
         return float(self.mean_ * special.gammainc(k + 1.0, x) + cap * special.gammaincc(k, x))
+
+
+# Counts beyond every documented range; past it SciPy's quantile search slows to minutes
+MAX_COUNT_MEAN = 1e12
 
 
 class Poisson(_Dist):
     dist: Literal["poisson"]
-    mean_: float = Field(alias="mean", gt=0)
+    mean_: float = Field(alias="mean", gt=0, le=MAX_COUNT_MEAN)
     discrete: ClassVar[bool] = True
 
     def _frozen(self) -> Any:
@@ -547,8 +615,10 @@ class NegativeBinomial(_Dist):
     """Negative binomial by mean and dispersion r: variance = mean + mean^2 / r."""
 
     dist: Literal["negative_binomial"]
-    mean_: float = Field(alias="mean", gt=0)
-    dispersion: float = Field(gt=0)
+    mean_: float = Field(alias="mean", gt=0, le=MAX_COUNT_MEAN)
+    # below 1e-3 (sd over 30 x the mean) SciPy's quantile search slows to seconds, and
+    # above 1e12 it is a Poisson
+    dispersion: float = Field(ge=1e-3, le=1e12)
     discrete: ClassVar[bool] = True
 
     def _frozen(self) -> Any:

@@ -15,6 +15,7 @@ import datetime as dt
 import math
 from typing import Annotated, Literal, Self
 
+import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,13 +26,33 @@ from pydantic import (
     model_validator,
 )
 
-from jevons.catalog import HardwareProfile, resolve_hardware
+from jevons.catalog import MAX_INTERACTIVITY, HardwareProfile, resolve_hardware
 from jevons.engine.scenario.distributions import Distribution, Fixed
+from jevons.kernels.constants import HOURS_PER_MONTH
 
 STEP_HOURS = {"1h": 1, "1D": 24, "7D": 168}
 
 
-def _within(low: float, high: float, meaning: str, strict_low: bool = False):
+def _within(
+    low: float,
+    high: float,
+    meaning: str,
+    strict_low: bool = False,
+    *,
+    largest: float = math.inf,
+    unit: str = "",
+):
+    """A field's range, checked twice.
+
+    Its domain [``low``, ``high``] (``low`` itself excluded if ``strict_low``) is
+    checked on the distribution's support: a negative token count or a probability
+    above 1 is wrong at any odds, so an unbounded normal there is refused. Its
+    magnitude, at most ``largest``, the physically meaningful range (README,
+    "Bad input"), is checked on every value a draw can take, from the quantile at
+    the smallest uniform drawn to that at the largest (2^-24 and 1 - 2^-24): a
+    lognormal number of users is fine as long as no draw exceeds 1e12.
+    """
+
     def check(dist):
         lo, hi = dist.support()
         # A strict bound excludes the value itself, which a continuous draw has zero
@@ -48,18 +69,66 @@ def _within(low: float, high: float, meaning: str, strict_low: bool = False):
                 f"must be {meaning}, but this {dist.dist} distribution reaches [{lo:g}, {hi:g}];"
                 " narrow or truncate it (normal takes low/high)"
             )
+        first, last = dist.draw_range()
+        if not (math.isfinite(first) and math.isfinite(last)):
+            raise ValueError(
+                f"this {dist.dist} distribution's draws are not finite in float64 (its"
+                f" quantiles at 2^-24 and 1 - 2^-24 come out {first:g} and {last:g});"
+                " check its parameters"
+            )
+        if strict_low and first <= low:
+            raise ValueError(
+                f"must be {meaning}, but this {dist.dist} distribution draws down to {first:g}"
+                " (its quantile at 2^-24, the smallest uniform drawn); narrow it"
+            )
+        if last > largest:
+            if isinstance(dist, Fixed):
+                raise ValueError(f"must be at most {largest:g}{unit}, got {dist.value:g}")
+            raise ValueError(
+                f"must be at most {largest:g}{unit}, but this {dist.dist} distribution draws up"
+                f" to {last:g} (its quantile at 1 - 2^-24, the largest uniform drawn); narrow it"
+            )
         return dist
 
     return AfterValidator(check)
 
 
-NonNegative = Annotated[Distribution, _within(0.0, math.inf, "non-negative")]
-Positive = Annotated[Distribution, _within(0.0, math.inf, "positive", strict_low=True)]
+# Documented ranges (README, "Bad input"): what a scenario can mean physically, and what
+# keeps every output finite in float64 at any combination of them.
+MAX_USERS = 1e12
+MAX_GROWN_USERS = 1e15  # users grown over the horizon without a saturation cap
+MAX_PER_DAY = 1e4  # sessions per user per day, requests per session
+MAX_TOKENS = 1e8  # tokens per request or call, context appended per call
+MAX_GROWTH = 10.0  # +1000% a month
+MAX_LOG_SD = 5.0  # volatility, step noise
+MAX_SURGE = 1e3
+MAX_CALLS = 1_000_000
+MAX_FLEET = 1_000_000_000
+MAX_ENERGY_PRICE = 1e3  # $/kWh
+
+
+def _non_negative(largest: float, unit: str = ""):
+    return _within(0.0, math.inf, "non-negative", largest=largest, unit=unit)
+
+
+def _positive(largest: float, unit: str = ""):
+    return _within(0.0, math.inf, "positive", strict_low=True, largest=largest, unit=unit)
+
+
+UserCount = Annotated[Distribution, _positive(MAX_USERS, " users")]
+PerDay = Annotated[Distribution, _non_negative(MAX_PER_DAY)]
+Tokens = Annotated[Distribution, _non_negative(MAX_TOKENS, " tokens")]
+LogSd = Annotated[Distribution, _non_negative(MAX_LOG_SD)]
 Probability = Annotated[Distribution, _within(0.0, 1.0, "a probability in [0, 1]")]
 GrowthRate = Annotated[
-    Distribution, _within(-1.0, math.inf, "greater than -1 (-100%)", strict_low=True)
+    Distribution,
+    _within(-1.0, math.inf, "greater than -1 (-100%)", strict_low=True, largest=MAX_GROWTH),
 ]
-AnyReal = Distribution
+# The model clips the drifted hit rate to [0, 1], so any finite drift is harmless.
+AnyReal = Annotated[Distribution, _within(-math.inf, math.inf, "a number")]
+SurgeMultiplier = Annotated[Distribution, _non_negative(MAX_SURGE)]
+# thinking tokens and calls per request are not drawn: their moments are (see Reasoning, Agents)
+NonNegative = Annotated[Distribution, _within(0.0, math.inf, "non-negative")]
 
 
 class _Section(BaseModel):
@@ -122,7 +191,9 @@ class Simulation(_Section):
     # exact: every trajectory of a step at once; sketch: any number of chunks,
     # quantiles within relative_accuracy; auto: exact up to EXACT_LIMIT trajectories.
     summary: Literal["auto", "exact", "sketch"] = "auto"
-    relative_accuracy: float = Field(default=0.005, gt=0.0, le=0.05)
+    # Below 1e-4 a sketch keeps 2^13 or more buckets an octave per row: memory, not accuracy,
+    # becomes the limit (jevons.engine.execution.memory checks the rest before a run).
+    relative_accuracy: float = Field(default=0.005, ge=1e-4, le=0.05)
 
     @field_validator("quantiles")
     @classmethod
@@ -136,23 +207,61 @@ class Simulation(_Section):
 
 
 class Users(_Section):
-    initial: Positive
+    initial: UserCount
     growth_per_month: GrowthRate = Field(default_factory=lambda: Fixed(value=0.0))
-    volatility: NonNegative = Field(default_factory=lambda: Fixed(value=0.0))
-    saturation: Positive | None = None
+    volatility: LogSd = Field(default_factory=lambda: Fixed(value=0.0))
+    saturation: UserCount | None = None
+
+    @field_validator("saturation")
+    @classmethod
+    def _cap_above_initial(cls, saturation, info: ValidationInfo):
+        """A cap below the users already there is a mistake: refused when the medians say so.
+
+        Where a trajectory's draws still cross (overlapping distributions), the cap in
+        force is its initial users (``jevons.kernels.layers.market_cap``).
+        """
+        initial = info.data.get("initial")
+        if saturation is None or initial is None:
+            return saturation
+        cap, users = (float(d.ppf(np.array([0.5]))[0]) for d in (saturation, initial))
+        if cap < users:
+            raise ValueError(
+                f"a cap on users must not be below users.initial, but its median {cap:g} is"
+                f" below the initial users' median {users:g}"
+            )
+        return saturation
 
 
 class Usage(_Section):
-    sessions_per_user_per_day: NonNegative
-    requests_per_session: NonNegative
-    input_tokens_per_request: NonNegative
-    output_tokens_per_call: NonNegative
+    sessions_per_user_per_day: PerDay
+    requests_per_session: PerDay
+    input_tokens_per_request: Tokens
+    output_tokens_per_call: Tokens
 
 
 class Reasoning(_Section):
     share: Probability = Field(default_factory=lambda: Fixed(value=0.0))
-    thinking_tokens: NonNegative = Field(default_factory=lambda: Fixed(value=0.0))
+    # budget first, so that thinking_tokens' check sees it
     budget: float | None = Field(default=None, ge=0)
+    thinking_tokens: NonNegative = Field(default_factory=lambda: Fixed(value=0.0))
+
+    @field_validator("thinking_tokens")
+    @classmethod
+    def _mean_in_range(cls, dist, info: ValidationInfo):
+        """Thinking tokens are not drawn but averaged (per reasoning call), so the range
+        applies to what the model uses: E[min(X, budget)] <= MAX_TOKENS."""
+        if "budget" not in info.data:
+            return dist  # the budget itself is wrong, and reported
+        try:
+            mean = dist.capped_mean(info.data["budget"])
+        except (ArithmeticError, ValueError):
+            mean = math.nan  # float64 cannot hold it
+        if not mean <= MAX_TOKENS:
+            raise ValueError(
+                f"the mean thinking tokens per reasoning call, E[min(X, budget)], must be at"
+                f" most {MAX_TOKENS:g} tokens, got {mean:g}; narrow it or set reasoning.budget"
+            )
+        return dist
 
     def thinking_per_reasoning_call(self) -> float:
         """Mean thinking tokens of one reasoning call: E[min(X, budget)], in tokens.
@@ -174,8 +283,8 @@ class Agents(_Section):
     """
 
     calls_per_request: NonNegative = Field(default_factory=lambda: Fixed(value=1.0))
-    max_calls: int = Field(default=1000, ge=1)
-    context_growth_per_call: NonNegative = Field(default_factory=lambda: Fixed(value=0.0))
+    max_calls: int = Field(default=1000, ge=1, le=MAX_CALLS)
+    context_growth_per_call: Tokens = Field(default_factory=lambda: Fixed(value=0.0))
 
     @field_validator("calls_per_request")
     @classmethod
@@ -208,7 +317,7 @@ class Surge(_Section):
     name: str
     start: dt.date
     end: dt.date
-    multiplier: NonNegative
+    multiplier: SurgeMultiplier
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -223,10 +332,13 @@ def _weights(n: int, what: str):
     def check(values: list[float]) -> list[float]:
         if len(values) != n:
             raise ValueError(f"needs {n} {what} weights, got {len(values)}")
-        if any(v < 0 for v in values) or sum(values) <= 0:
+        if any(v < 0 for v in values) or max(values) <= 0:
             raise ValueError("weights must be non-negative with a positive sum")
-        mean = sum(values) / n
-        return [v / mean for v in values]
+        # by the largest first, so that no sum overflows: equal weights of any size are ones
+        top = max(values)
+        scaled = [v / top for v in values]
+        mean = math.fsum(scaled) / n
+        return [v / mean for v in scaled]
 
     return AfterValidator(check)
 
@@ -237,7 +349,7 @@ class Variability(_Section):
         default=[1.0] * 7
     )
     surges: list[Surge] = Field(default_factory=list)
-    step_noise: NonNegative = Field(default_factory=lambda: Fixed(value=0.0))
+    step_noise: LogSd = Field(default_factory=lambda: Fixed(value=0.0))
     # Poisson noise on each step's request count; off only for zero-variance checks.
     count_noise: bool = True
 
@@ -252,9 +364,9 @@ class Variability(_Section):
 
 class Supply(_Section):
     hardware: list[HardwareProfile] = Field(min_length=1)
-    target_utilization: float = Field(default=0.7, gt=0, le=1)
-    interactivity: float | None = Field(default=None, gt=0)
-    energy_price_per_kwh: float = Field(default=0.0, ge=0)
+    target_utilization: float = Field(default=0.7, ge=0.01, le=1)
+    interactivity: float | None = Field(default=None, gt=0, le=MAX_INTERACTIVITY)
+    energy_price_per_kwh: float = Field(default=0.0, ge=0, le=MAX_ENERGY_PRICE)
 
     @field_validator("hardware", mode="before")
     @classmethod
@@ -283,7 +395,7 @@ class ElasticFleet(_Section):
 
 class FixedFleet(_Section):
     policy: Literal["fixed"]
-    sizes: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
+    sizes: list[Annotated[int, Field(ge=1, le=MAX_FLEET)]] = Field(min_length=1)
 
     @field_validator("sizes")
     @classmethod
@@ -306,6 +418,26 @@ class Scenario(_Section):
     fleet: Annotated[ElasticFleet | FixedFleet, Field(discriminator="policy")] = Field(
         default_factory=ElasticFleet
     )
+
+    @model_validator(mode="after")
+    def _users_stay_in_range(self) -> Self:
+        """Without a cap, users grown at the largest growth rate over the horizon stay at
+        most MAX_GROWN_USERS (noise aside: it is a martingale, so it does not compound)."""
+        users = self.users
+        if users.saturation is not None:
+            return self  # users never pass max(saturation, initial) <= MAX_USERS
+        months = self.horizon.steps * self.horizon.step_hours / HOURS_PER_MONTH
+        top = users.initial.draw_range()[1]
+        growth = users.growth_per_month.draw_range()[1]
+        log_grown = math.log(top) + months * math.log1p(growth)
+        if log_grown > math.log(MAX_GROWN_USERS):
+            grown = f"{math.exp(log_grown):.3g}" if log_grown < 700 else f"e^{log_grown:.4g}"
+            raise ValueError(
+                f"users.growth_per_month: {top:g} users growing {growth:g} a month for"
+                f" {months:.4g} months reach {grown}, above {MAX_GROWN_USERS:g}; set"
+                " users.saturation (a cap on users) or lower the growth"
+            )
+        return self
 
     @model_validator(mode="after")
     def _surges_inside_horizon(self) -> Self:
