@@ -96,7 +96,9 @@ def test_a_full_standard_output_stops_the_summary_with_one_line(tmp_path, monkey
     scenario = write(tmp_path, GOOD)
     target = tmp_path / "run.nc"
     full = open("/dev/full", "w")
-    monkeypatch.setattr(console.out, "file", full)
+    # the private attribute: undoing it restores "whatever sys.stdout is" (None), not the
+    # stream sys.stdout happened to be now
+    monkeypatch.setattr(console.out, "_file", full)
     result = runner.invoke(app, ["run", str(scenario), "-o", str(target), *FAST])
     with contextlib.suppress(OSError):  # it flushes what could not be written, and fails
         full.close()

@@ -14,7 +14,12 @@ import xarray as xr
 
 import jevons
 from jevons.engine.execution.provenance import finish_dataset
-from jevons.engine.execution.run import ProgressCallback, simulate_summary, summary_mode
+from jevons.engine.execution.run import (
+    ProgressCallback,
+    check_finite,
+    simulate_summary,
+    summary_mode,
+)
 from jevons.engine.output.shard_files import (
     Shard,
     check_shard,
@@ -140,6 +145,7 @@ def merge_shards(partials: Sequence[xr.Dataset], sources: Sequence[str]) -> xr.D
         merged, build_plan(scenario), scenario, text, int(first["seed"]), n, ",".join(backends),
         "sketch",
     )  # fmt: skip
+    check_finite(result)
     result.attrs["shards"] = count
     result.attrs["wall_time_s"] = round(
         sum(float(ds.attrs.get("wall_time_s", 0.0)) for ds in partials)
