@@ -20,6 +20,7 @@ from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.errors import JevonsError, ScenarioError
+from tests.cli.test_cli import GOOD
 from tests.conftest import HAND_SCENARIO
 
 runner = CliRunner()
@@ -295,26 +296,7 @@ def test_sketches_too_large_for_memory_are_refused_before_any_work(hand_scenario
 
 # --- through the command line: exit 2, one line naming the key, no file ---------------------
 
-GOOD = """
-[horizon]
-start = 2027-01-01
-steps = 3
-
-[simulation]
-trajectories = 20
-
-[users]
-initial = { dist = "lognormal", median = 1000, p95 = 2000 }
-
-[usage]
-sessions_per_user_per_day = 1
-requests_per_session = 2
-input_tokens_per_request = 300
-output_tokens_per_call = 100
-
-[supply]
-hardware = "h200-hgx"
-"""
+# GOOD: a small valid scenario file, shared with the CLI tests
 
 CASES = {
     "huge users": ('initial = { dist = "lognormal", median = 1000, p95 = 2000 }',
