@@ -241,13 +241,21 @@ def processed_tokens(input_tokens, output, thinking):
 # -- supply and capacity -------------------------------------------------------------
 
 
-def gpu_seconds(prefill, decoded, prefill_seconds_per_token, decode_seconds_per_token):
-    """GPU-seconds of work [GPU-s]: uncached prefill plus decode, each at its rate.
+def prefill_gpu_seconds(prefill, prefill_seconds_per_token):
+    """GPU-seconds of prefill [GPU-s]: uncached input [tokens] at the prefill rate, given as
+    its reciprocal [GPU-s per token], so no step divides."""
+    return prefill * prefill_seconds_per_token
 
-    ``prefill`` and ``decoded`` (output + thinking) [tokens]; the rates as
-    their reciprocals [GPU-s per token], so no step divides.
-    """
-    return prefill * prefill_seconds_per_token + decoded * decode_seconds_per_token
+
+def decode_gpu_seconds(decoded, decode_seconds_per_token):
+    """GPU-seconds of decode [GPU-s]: output + thinking [tokens] at the decode rate, given as
+    its reciprocal [GPU-s per token]."""
+    return decoded * decode_seconds_per_token
+
+
+def gpu_seconds(prefill_work, decode_work):
+    """GPU-seconds of work [GPU-s]: prefill plus decode, each [GPU-s]."""
+    return prefill_work + decode_work
 
 
 def gpu_hours(work_gpu_seconds, target_utilization):

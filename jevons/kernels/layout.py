@@ -27,7 +27,10 @@ DEMAND = (
 )  # fmt: skip
 # cost and energy_kwh are not written: they are gpu_hours times constants per profile,
 # and the summaries scale gpu_hours' statistics.
-SUPPLY = ("gpu_hours", "peak_gpus", "cost_per_mtok", "tokens_per_mw")
+SUPPLY = (
+    "gpu_hours", "peak_gpus", "peak_prefill_gpus", "peak_decode_gpus", "cost_per_mtok",
+    "tokens_per_mw",
+)  # fmt: skip
 FLEET = ("utilization", "unserved_tokens", "shortfall_probability", "target_breach_probability")
 DEMAND_ROW = {name: row for row, name in enumerate(DEMAND)}
 SUPPLY_ROW = {name: row for row, name in enumerate(SUPPLY)}
@@ -38,7 +41,10 @@ DEMAND_TOTALS = (
     "total_requests", "total_llm_calls", "total_input_tokens", "total_output_tokens",
     "total_thinking_tokens",
 )  # fmt: skip
-SUPPLY_TOTALS = ("total_gpu_hours", "total_cost", "total_energy_kwh", "max_peak_gpus")
+SUPPLY_TOTALS = (
+    "total_gpu_hours", "total_cost", "total_energy_kwh", "max_peak_gpus",
+    "max_peak_prefill_gpus", "max_peak_decode_gpus",
+)  # fmt: skip
 FLEET_TOTALS = ("total_unserved_tokens", "any_shortfall", "any_target_breach")
 DEMAND_TOTAL_ROW = {name: row for row, name in enumerate(DEMAND_TOTALS)}
 SUPPLY_TOTAL_ROW = {name: row for row, name in enumerate(SUPPLY_TOTALS)}

@@ -34,7 +34,14 @@ DEMAND_TOTALS = (
     "total_output_tokens",
     "total_thinking_tokens",
 )
-SUPPLY_TOTALS = ("total_gpu_hours", "total_cost", "total_energy_kwh", "max_peak_gpus")
+SUPPLY_TOTALS = (
+    "total_gpu_hours",
+    "total_cost",
+    "total_energy_kwh",
+    "max_peak_gpus",
+    "max_peak_prefill_gpus",
+    "max_peak_decode_gpus",
+)
 
 
 def simulate(
@@ -130,9 +137,13 @@ def simulate(
         prefill = layers.prefill_tokens(inputs_tok, cached)
         decoded = layers.decoded_tokens(output, thinking)
 
-        work_seconds = layers.gpu_seconds(prefill, decoded, prefill_cost, decode_cost)
-        gpu_hours = layers.gpu_hours(work_seconds, util)
+        prefill_work = layers.prefill_gpu_seconds(prefill, prefill_cost)
+        decode_work = layers.decode_gpu_seconds(decoded, decode_cost)
+        gpu_hours = layers.gpu_hours(layers.gpu_seconds(prefill_work, decode_work), util)
         peak_gpus = layers.peak_gpus(gpu_hours, peak_share)
+        # Disaggregated serving sizes the two pools apart, at the same busiest hour.
+        peak_prefill = layers.peak_gpus(layers.gpu_hours(prefill_work, util), peak_share)
+        peak_decode = layers.peak_gpus(layers.gpu_hours(decode_work, util), peak_share)
         energy = layers.energy_kwh(gpu_hours, power)
         cost = layers.cost(gpu_hours, all_in_price)
 
@@ -149,6 +160,8 @@ def simulate(
             "cache_hit_rate": hit,
             "gpu_hours": gpu_hours,
             "peak_gpus": peak_gpus,
+            "peak_prefill_gpus": peak_prefill,
+            "peak_decode_gpus": peak_decode,
             # cost and energy_kwh are gpu_hours times per-hardware constants: the
             # summaries scale gpu_hours' percentiles rather than reduce them again
             "cost_per_mtok": layers.cost_per_mtok(cost, output),
@@ -187,6 +200,8 @@ def simulate(
         totals["total_cost"] += cost
         totals["total_energy_kwh"] += energy
         totals["max_peak_gpus"] = xp.maximum(totals["max_peak_gpus"], peak_gpus)
+        totals["max_peak_prefill_gpus"] = xp.maximum(totals["max_peak_prefill_gpus"], peak_prefill)
+        totals["max_peak_decode_gpus"] = xp.maximum(totals["max_peak_decode_gpus"], peak_decode)
 
     return derived_totals(plan, totals, unserved_total, any_short, any_breach)
 

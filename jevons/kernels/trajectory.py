@@ -64,6 +64,8 @@ output_tokens = _compiled(layers.output_tokens)
 thinking_tokens = _compiled(layers.thinking_tokens)
 cached_tokens = _compiled(layers.cached_tokens)
 prefill_tokens = _compiled(layers.prefill_tokens)
+prefill_gpu_seconds = _compiled(layers.prefill_gpu_seconds)
+decode_gpu_seconds = _compiled(layers.decode_gpu_seconds)
 gpu_seconds = _compiled(layers.gpu_seconds)
 gpu_hours_of = _compiled(layers.gpu_hours)
 peak_gpus_of = _compiled(layers.peak_gpus)
@@ -110,6 +112,8 @@ _D_THINKING = DEMAND_ROW["thinking_tokens"]
 _D_HIT = DEMAND_ROW["cache_hit_rate"]
 _S_GPU_HOURS = SUPPLY_ROW["gpu_hours"]
 _S_PEAK_GPUS = SUPPLY_ROW["peak_gpus"]
+_S_PEAK_PREFILL = SUPPLY_ROW["peak_prefill_gpus"]
+_S_PEAK_DECODE = SUPPLY_ROW["peak_decode_gpus"]
 _S_COST_PER_MTOK = SUPPLY_ROW["cost_per_mtok"]
 _S_TOKENS_PER_MW = SUPPLY_ROW["tokens_per_mw"]
 _F_UTILIZATION = FLEET_ROW["utilization"]
@@ -125,6 +129,8 @@ _ST_GPU_HOURS = SUPPLY_TOTAL_ROW["total_gpu_hours"]
 _ST_COST = SUPPLY_TOTAL_ROW["total_cost"]
 _ST_ENERGY = SUPPLY_TOTAL_ROW["total_energy_kwh"]
 _ST_MAX_PEAK = SUPPLY_TOTAL_ROW["max_peak_gpus"]
+_ST_MAX_PEAK_PREFILL = SUPPLY_TOTAL_ROW["max_peak_prefill_gpus"]
+_ST_MAX_PEAK_DECODE = SUPPLY_TOTAL_ROW["max_peak_decode_gpus"]
 _FT_UNSERVED = FLEET_TOTAL_ROW["total_unserved_tokens"]
 _FT_SHORT = FLEET_TOTAL_ROW["any_shortfall"]
 _FT_BREACH = FLEET_TOTAL_ROW["any_target_breach"]
@@ -364,15 +370,18 @@ def trajectory_window(
         total_thinking += thinking
 
         for h in range(n_hw):
-            work_seconds = gpu_seconds(
-                prefill, decoded, hardware[_HW_PREFILL, h], hardware[_HW_DECODE, h]
-            )
-            gpu_hours = gpu_hours_of(work_seconds, util)
+            prefill_work = prefill_gpu_seconds(prefill, hardware[_HW_PREFILL, h])
+            decode_work = decode_gpu_seconds(decoded, hardware[_HW_DECODE, h])
+            gpu_hours = gpu_hours_of(gpu_seconds(prefill_work, decode_work), util)
             peak_gpus = peak_gpus_of(gpu_hours, peak)
+            peak_prefill = peak_gpus_of(gpu_hours_of(prefill_work, util), peak)
+            peak_decode = peak_gpus_of(gpu_hours_of(decode_work, util), peak)
             energy = energy_kwh(gpu_hours, hardware[_HW_POWER, h])
             cost = cost_of(gpu_hours, hardware[_HW_PRICE, h])
             supply_out[_S_GPU_HOURS, k, h, i] = gpu_hours
             supply_out[_S_PEAK_GPUS, k, h, i] = peak_gpus
+            supply_out[_S_PEAK_PREFILL, k, h, i] = peak_prefill
+            supply_out[_S_PEAK_DECODE, k, h, i] = peak_decode
             supply_out[_S_COST_PER_MTOK, k, h, i] = cost_per_mtok(cost, output)
             supply_out[_S_TOKENS_PER_MW, k, h, i] = tokens_per_mw(decoded, energy)
             supply_totals[_ST_GPU_HOURS, h, i] += gpu_hours
@@ -380,6 +389,10 @@ def trajectory_window(
             supply_totals[_ST_ENERGY, h, i] += energy
             if peak_gpus > supply_totals[_ST_MAX_PEAK, h, i]:
                 supply_totals[_ST_MAX_PEAK, h, i] = peak_gpus
+            if peak_prefill > supply_totals[_ST_MAX_PEAK_PREFILL, h, i]:
+                supply_totals[_ST_MAX_PEAK_PREFILL, h, i] = peak_prefill
+            if peak_decode > supply_totals[_ST_MAX_PEAK_DECODE, h, i]:
+                supply_totals[_ST_MAX_PEAK_DECODE, h, i] = peak_decode
 
             if n_fleet == 0:
                 continue

@@ -24,8 +24,9 @@ def hand_arithmetic():
     output = 200 * calls
     thinking = calls * 0.25 * 600  # min(1000, budget 600)
     prefill = 0.5 * input_tokens
-    gpu_seconds = prefill / 1000 + (output + thinking) / 100
-    gpu_hours = gpu_seconds / 3600 / 0.5
+    prefill_seconds = prefill / 1000
+    decode_seconds = (output + thinking) / 100
+    gpu_hours = (prefill_seconds + decode_seconds) / 3600 / 0.5
     peak_share = 3 / 26  # busiest hour's weight / sum of the day's weights
     cost = gpu_hours * 2.0 + gpu_hours * 1.0 * 0.1
     return {
@@ -40,6 +41,8 @@ def hand_arithmetic():
         "cache_hit_rate": np.full(3, 0.5),
         "gpu_hours": gpu_hours,
         "peak_gpus": gpu_hours * peak_share,
+        "peak_prefill_gpus": prefill_seconds / 3600 / 0.5 * peak_share,
+        "peak_decode_gpus": decode_seconds / 3600 / 0.5 * peak_share,
         "peak_hour_requests": requests * peak_share,
         "cost": cost,
         "energy_kwh": gpu_hours,
@@ -58,7 +61,12 @@ def test_zero_variance_scenario_equals_hand_arithmetic(backend, hand_scenario):
     tokens = expected["input_tokens"] + output + expected["thinking_tokens"]
     np.testing.assert_allclose(totals["total_cost"], cost.sum(), rtol=1e-12)
     np.testing.assert_allclose(totals["total_energy_kwh"], expected["gpu_hours"].sum())
-    np.testing.assert_allclose(totals["max_peak_gpus"], expected["peak_gpus"].max(), rtol=1e-12)
+    for name in ("peak_gpus", "peak_prefill_gpus", "peak_decode_gpus"):
+        np.testing.assert_allclose(totals[f"max_{name}"], expected[name].max(), rtol=1e-12)
+    # the two pools add up to the whole at the same hour
+    np.testing.assert_allclose(
+        steps["peak_prefill_gpus"] + steps["peak_decode_gpus"], steps["peak_gpus"], rtol=1e-12
+    )
     np.testing.assert_allclose(
         totals["horizon_cost_per_mtok"], cost.sum() / output.sum() * 1e6, rtol=1e-12
     )

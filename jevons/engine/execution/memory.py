@@ -36,8 +36,8 @@ def estimated_bytes(plan: ModelPlan, n: int) -> int:
     """
     n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
     inputs = 2 * (len(PARAMETER_PATHS) + len(plan.surge_names))
-    totals = 6 + 6 * n_hw + 3 * n_fleet * n_hw
-    one_step = 10 + n_hw * (6 + 4 * n_fleet)
+    totals = 6 + 8 * n_hw + 3 * n_fleet * n_hw
+    one_step = 10 + n_hw * (8 + 4 * n_fleet)
     return 8 * n * (inputs + totals + (MIN_WINDOW_STEPS + 1) * one_step + 40)
 
 

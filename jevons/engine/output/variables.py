@@ -40,6 +40,18 @@ _STEP = [
     Variable("cache_hit_rate", "1", "share of input tokens served from cache"),
     Variable("gpu_hours", "GPU-hours", "GPU-hours at target utilisation (elastic)", HW),
     Variable("peak_gpus", "GPUs", "GPUs needed in the busiest hour at target utilisation", HW),
+    Variable(
+        "peak_prefill_gpus",
+        "GPUs",
+        "prefill GPUs needed in the busiest hour at target utilisation (disaggregated pools)",
+        HW,
+    ),
+    Variable(
+        "peak_decode_gpus",
+        "GPUs",
+        "decode GPUs needed in the busiest hour at target utilisation (disaggregated pools)",
+        HW,
+    ),
     Variable("cost", "USD", "GPU-hours x $/GPU-hour, plus energy if priced (elastic)", HW),
     Variable("energy_kwh", "kWh", "energy of the GPU-hours at the profile's all-in power", HW),
     Variable(
@@ -100,6 +112,20 @@ _HORIZON = [
     Variable("total_energy_kwh", "kWh", "energy over the horizon (elastic)", HW, scope="horizon"),
     Variable(
         "max_peak_gpus", "GPUs", "largest peak-hour GPU need over the horizon", HW, scope="horizon"
+    ),
+    Variable(
+        "max_peak_prefill_gpus",
+        "GPUs",
+        "largest peak-hour prefill GPU need over the horizon",
+        HW,
+        scope="horizon",
+    ),
+    Variable(
+        "max_peak_decode_gpus",
+        "GPUs",
+        "largest peak-hour decode GPU need over the horizon",
+        HW,
+        scope="horizon",
     ),
     Variable(
         "horizon_cost_per_mtok",
