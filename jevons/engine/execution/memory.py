@@ -11,8 +11,9 @@ import os
 from jevons.engine.output.variables import VARIABLES
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.errors import JevonsError
+from jevons.kernels import layout
 from jevons.kernels.contract import PARAMETER_PATHS, ModelPlan
-from jevons.kernels.step_windows import MIN_WINDOW_STEPS
+from jevons.kernels.step_windows import MIN_WINDOW_STEPS, output_rows
 
 # Trajectories per chunk on the host: a chunk's outputs fill a window of steps, and
 # past ~1e5 trajectories a window holds so few steps that the kernel's per-window
@@ -36,20 +37,28 @@ def estimated_bytes(plan: ModelPlan, n: int) -> int:
     """
     n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
     inputs = 2 * (len(PARAMETER_PATHS) + len(plan.surge_names))
-    totals = 6 + 8 * n_hw + 3 * n_fleet * n_hw
-    one_step = 10 + n_hw * (8 + 4 * n_fleet)
+    totals = (
+        len(layout.DEMAND_TOTALS)
+        + n_hw * (len(layout.SUPPLY_TOTALS) + n_fleet * len(layout.FLEET_TOTALS))
+        + 2  # users and their cap
+    )
+    one_step = output_rows(plan) + 2 * n_hw  # + cost and energy, scaled from gpu_hours
     return 8 * n * (inputs + totals + (MIN_WINDOW_STEPS + 1) * one_step + 40)
 
 
-def check_memory(plan: ModelPlan, n: int) -> None:
-    """Refuse, with a clear message, a run that cannot fit: better than an OOM kill."""
+def _refuse_past_memory(needed: int, what: str, remedy: str) -> None:
+    """Refuse, with a clear message, work that cannot fit: better than an OOM kill."""
     available = physical_memory_bytes()
-    needed = estimated_bytes(plan, n)
     if available is not None and needed > 0.8 * available:
         raise JevonsError(
-            f"{n:,} trajectories need about {needed / 2**30:.0f} GiB in one process; this"
-            f" machine has {available / 2**30:.0f} GiB. Run fewer trajectories."
+            f"{what} need about {needed / 2**30:,.0f} GiB in one process; this machine has"
+            f" {available / 2**30:.0f} GiB. {remedy}"
         )
+
+
+def check_memory(plan: ModelPlan, n: int) -> None:
+    """Refuse a run whose trajectories cannot fit in this machine's memory."""
+    _refuse_past_memory(estimated_bytes(plan, n), f"{n:,} trajectories", "Run fewer trajectories.")
 
 
 # Octaves between the smallest and largest positive value of a sketched row, as sized for
@@ -70,15 +79,12 @@ def sketch_bytes(plan: ModelPlan, spec: SketchSpec) -> int:
 
 def check_sketch_memory(plan: ModelPlan, spec: SketchSpec) -> None:
     """Refuse, before any work, sketches that cannot fit in this machine's memory."""
-    available = physical_memory_bytes()
-    needed = sketch_bytes(plan, spec)
-    if available is not None and needed > 0.8 * available:
-        raise JevonsError(
-            f"simulation.relative_accuracy {spec.relative_accuracy:g} keeps"
-            f" {2**spec.mantissa_bits:,} buckets an octave: the sketches of {plan.steps:,} steps"
-            f" need about {needed / 2**30:,.0f} GiB; this machine has"
-            f" {available / 2**30:.0f} GiB. Use a coarser relative_accuracy or fewer steps."
-        )
+    _refuse_past_memory(
+        sketch_bytes(plan, spec),
+        f"simulation.relative_accuracy {spec.relative_accuracy:g} keeps"
+        f" {2**spec.mantissa_bits:,} buckets an octave: the sketches of {plan.steps:,} steps",
+        "Use a coarser relative_accuracy or fewer steps.",
+    )
 
 
 def available_memory_bytes() -> int | None:

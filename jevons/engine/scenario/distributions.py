@@ -22,6 +22,7 @@ import contextlib
 import functools
 import math
 import warnings
+from abc import abstractmethod
 from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -133,9 +134,9 @@ class _Dist(BaseModel):
         with _quiet():
             return float(self._capped_mean_inside(float(cap)))
 
+    @abstractmethod
     def _capped_mean_inside(self, cap: float) -> float:
-        """E[min(X, cap)] for ``cap`` strictly inside the support."""
-        raise NotImplementedError(f"{type(self).__name__} has no capped mean")
+        """E[min(X, cap)] for ``cap`` strictly inside the support: each family's closed form."""
 
     def clipped_mean(self, low: float = -math.inf, high: float = math.inf) -> float:
         """E[clip(X, low, high)]: the mean of a draw held to a floor and a ceiling.
@@ -244,6 +245,10 @@ class Fixed(_Dist):
 
     def draw_range(self) -> tuple[float, float]:
         return self.value, self.value
+
+    def _capped_mean_inside(self, cap: float) -> float:
+        # A point mass has no inside: capped_mean settles every cap before this.
+        return min(self.value, cap)
 
     def _clipped_pmf_values(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
         return np.array([min(max(self.value, low), high)]), np.array([1.0])
