@@ -119,9 +119,10 @@ BAD_INPUTS = {
         "usage.requests_per_session",
     ),
     "no hardware": (GOOD.replace('hardware = "h200-hgx"', "hardware = []"), "supply.hardware"),
-    "interactivity without a curve": (
+    "interactivity beyond the frontier": (
         GOOD + "interactivity = 100\n",
-        "supply.interactivity: hardware 'h200-hgx' has no decode_curve",
+        "supply.interactivity 100 is beyond hardware 'h200-hgx''s frontier, which reaches at"
+        " most 20.37 tokens/s per user",
     ),
 }
 

@@ -7,6 +7,10 @@ the NumPy reference: 200 trajectories, every few steps of ten per-step
 variables and the horizon totals whose definitions did not change. Weekly
 steps with surges, fixed fleets and tail means did change (README, "Definitions
 changed in 0.2.0"), so they are not here.
+
+0.3.0 converts benchmark points into rates (README, "Definitions changed in
+0.3.0"), so the scenarios run here on 0.1.0's catalog rates, typed in as
+profiles of rates: the supply arithmetic itself must not move.
 """
 
 import datetime as dt
@@ -20,6 +24,14 @@ import pytest
 from jevons.engine.execution.run import run_scenario
 from jevons.engine.scenario.loading import scenario_from_dict
 from tests.conftest import SCENARIOS
+
+# 0.1.0's catalog: prefill and decode tokens/s per GPU, $/GPU-hour, kW per GPU.
+CATALOG_0_1 = {
+    "h200-hgx": (9212.0, 90.0, 1.41, 1.73),
+    "gb300-nvl72": (69827.0, 6000.0, 2.65, 2.1),
+    "b200-hgx": (41896.0, 583.0, 1.95, 2.17),
+    "gb200-nvl72": (46551.0, 1922.0, 2.21, 2.1),
+}
 
 RECORDED = json.loads((Path(__file__).parent.parent / "data" / "results-0.1.0.json").read_text())
 
@@ -38,6 +50,15 @@ def scenario(case: str):
                 "multiplier": {"dist": "uniform", "low": 1.5, "high": 3.0},
             }
         ]
+    data["supply"].pop("interactivity", None)
+    data["supply"]["hardware"] = [
+        dict(zip(
+            ("key", "prefill_tokens_per_s", "decode_tokens_per_s", "cost_per_gpu_hour", "power_kw"),
+            (key, *CATALOG_0_1[key]),
+            strict=True,
+        ))
+        for key in data["supply"]["hardware"]
+    ]  # fmt: skip
     return scenario_from_dict(data)
 
 

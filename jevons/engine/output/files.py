@@ -359,3 +359,25 @@ def open_result(path: str | Path) -> xr.Dataset:
             return ds.load()
     except (OSError, ValueError, KeyError) as exc:
         raise JevonsError(f"{path}: cannot read it as a jevons result ({exc})") from None
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write ``text`` to ``path`` atomically (temp file + rename): a reader sees the old
+    file or the whole new one, never half of it."""
+    path = Path(path)
+    if path.is_dir():
+        raise JevonsError(f"output {path} is a directory; give a file name")
+    if not path.parent.is_dir():
+        raise JevonsError(f"output folder {path.parent} does not exist (or is not a folder)")
+    if not os.access(path.parent, os.W_OK):
+        raise JevonsError(f"output folder {path.parent} is not writable")
+    tmp = _make_temporary(path, directory=False)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        _sync_file(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise JevonsError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        _remove(tmp)
+    return path

@@ -16,7 +16,7 @@ from jevons.kernels.contract import ModelPlan
 
 def build_plan(scenario: Scenario) -> ModelPlan:
     supply = scenario.supply
-    decode = [hw.decode_rate(supply.interactivity) for hw in supply.hardware]
+    prefill, decode = zip(*scenario.hardware_rates(), strict=True)
     calls, pairs = scenario.agents.calls_moments()
     price = np.array([hw.cost_per_gpu_hour for hw in supply.hardware])
     power = np.array([hw.power_kw for hw in supply.hardware])
@@ -29,7 +29,7 @@ def build_plan(scenario: Scenario) -> ModelPlan:
         thinking_per_reasoning_call=scenario.reasoning.thinking_per_reasoning_call(),
         target_utilization=supply.target_utilization,
         hardware=tuple(hw.key for hw in supply.hardware),
-        prefill_rate=np.array([hw.prefill_tokens_per_s for hw in supply.hardware]),
+        prefill_rate=np.array(prefill),
         decode_rate=np.array(decode),
         power_kw=power,
         all_in_cost_per_gpu_hour=price + power * supply.energy_price_per_kwh,

@@ -63,9 +63,11 @@ def _problem(error: dict[str, Any]) -> tuple[str, str]:
 
 
 def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
-    """Validate a parsed scenario table."""
+    """Validate a parsed scenario table. Files it names (hardware profiles) are read
+    relative to the folder of ``source`` where that is a file, else the working directory."""
+    folder = Path(source).parent if Path(source).is_file() else None
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, context={"base_dir": folder})
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False):

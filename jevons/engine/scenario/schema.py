@@ -26,9 +26,12 @@ from pydantic import (
     model_validator,
 )
 
-from jevons.catalog import MAX_INTERACTIVITY, HardwareProfile, resolve_hardware
 from jevons.engine.scenario.distributions import Distribution, Fixed
 from jevons.kernels.constants import HOURS_PER_MONTH
+from jevons.kernels.layers import input_tokens
+from jevons.supply.estimate import decode_context
+from jevons.supply.points import MAX_INTERACTIVITY, MAX_TTFT_S
+from jevons.supply.profiles import HardwareProfile, resolve_hardware
 
 STEP_HOURS = {"1h": 1, "1D": 24, "7D": 168}
 
@@ -365,20 +368,17 @@ class Variability(_Section):
 class Supply(_Section):
     hardware: list[HardwareProfile] = Field(min_length=1)
     target_utilization: float = Field(default=0.7, ge=0.01, le=1)
+    # Tokens/s per user the product needs; none: each profile at its headline point.
     interactivity: float | None = Field(default=None, gt=0, le=MAX_INTERACTIVITY)
+    # Longest time to first token the product accepts [s]: points slower than it are
+    # left out of the frontiers.
+    ttft_limit_s: float | None = Field(default=None, gt=0, le=MAX_TTFT_S)
     energy_price_per_kwh: float = Field(default=0.0, ge=0, le=MAX_ENERGY_PRICE)
 
     @field_validator("hardware", mode="before")
     @classmethod
-    def _resolve(cls, value):
-        return resolve_hardware(value)
-
-    @field_validator("interactivity")
-    @classmethod
-    def _every_profile_has_a_rate_there(cls, value: float | None, info: ValidationInfo):
-        for profile in info.data.get("hardware", []):
-            profile.decode_rate(value)  # raises with the reason when it cannot
-        return value
+    def _resolve(cls, value, info: ValidationInfo):
+        return resolve_hardware(value, (info.context or {}).get("base_dir"))
 
     @field_validator("hardware")
     @classmethod
@@ -418,6 +418,41 @@ class Scenario(_Section):
     fleet: Annotated[ElasticFleet | FixedFleet, Field(discriminator="policy")] = Field(
         default_factory=ElasticFleet
     )
+
+    def decode_context_tokens(self) -> float:
+        """Mean KV-cache length while a call decodes [tokens]: its mean input (the
+        request's prompt plus the agent loop's appended context) and half its decoded
+        tokens (visible output and thinking), at the inputs' means."""
+        calls, pairs = self.agents.calls_moments()
+        prompt = (
+            input_tokens(
+                1.0,
+                self.usage.input_tokens_per_request.mean(),
+                self.agents.context_growth_per_call.mean(),
+                calls,
+                pairs,
+            )
+            / calls
+        )
+        decoded = self.usage.output_tokens_per_call.mean() + (
+            self.reasoning.share.mean() * self.reasoning.thinking_per_reasoning_call()
+        )
+        return decode_context(prompt, decoded)
+
+    def hardware_rates(self) -> list[tuple[float, float]]:
+        """(prefill, output-only decode) tokens/s per GPU of each profile, at the
+        scenario's interactivity and TTFT limit."""
+        supply = self.supply
+        context = self.decode_context_tokens()
+        return [
+            profile.rates(supply.interactivity, context, supply.ttft_limit_s)
+            for profile in supply.hardware
+        ]
+
+    @model_validator(mode="after")
+    def _every_profile_serves_the_requirement(self) -> Self:
+        self.hardware_rates()  # raises, naming the profile, where one cannot
+        return self
 
     @model_validator(mode="after")
     def _users_stay_in_range(self) -> Self:
