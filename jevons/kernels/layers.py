@@ -281,11 +281,16 @@ def cost(gpu_hours, all_in_cost_per_gpu_hour):
     return gpu_hours * all_in_cost_per_gpu_hour
 
 
-def cost_per_mtok(cost, output):
-    """Cost per million visible output tokens [USD per million tokens]; NaN for no output."""
-    xp = namespace(cost, output)
+def cost_per_mtok(cost, tokens):
+    """Cost [USD] per million ``tokens`` [USD per million tokens]; NaN for no tokens.
+
+    ``cost_per_mtok`` counts visible output tokens (what a product pays per token it
+    shows), ``cost_per_mtok_all`` every token processed (:func:`processed_tokens`, the
+    seeds' and InferenceX's convention).
+    """
+    xp = namespace(cost, tokens)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return xp.where(output > 0, cost / output * PER_MILLION, xp.nan)
+        return xp.where(tokens > 0, cost / tokens * PER_MILLION, xp.nan)
 
 
 def tokens_per_mw(decoded, energy):

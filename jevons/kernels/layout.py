@@ -29,7 +29,7 @@ DEMAND = (
 # and the summaries scale gpu_hours' statistics.
 SUPPLY = (
     "gpu_hours", "peak_gpus", "peak_prefill_gpus", "peak_decode_gpus", "cost_per_mtok",
-    "tokens_per_mw",
+    "cost_per_mtok_all", "tokens_per_mw",
 )  # fmt: skip
 FLEET = ("utilization", "unserved_tokens", "shortfall_probability", "target_breach_probability")
 DEMAND_ROW = {name: row for row, name in enumerate(DEMAND)}

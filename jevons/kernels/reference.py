@@ -165,6 +165,9 @@ def simulate(
             # cost and energy_kwh are gpu_hours times per-hardware constants: the
             # summaries scale gpu_hours' percentiles rather than reduce them again
             "cost_per_mtok": layers.cost_per_mtok(cost, output),
+            "cost_per_mtok_all": layers.cost_per_mtok(
+                cost, layers.processed_tokens(inputs_tok, output, thinking)
+            ),
             "tokens_per_mw": layers.tokens_per_mw(decoded, energy),
         }
         if n_fleet:
@@ -223,6 +226,9 @@ def derived_totals(
         totals["total_input_tokens"], out, totals["total_thinking_tokens"]
     )
     totals["horizon_cost_per_mtok"] = layers.cost_per_mtok(totals["total_cost"], out)
+    totals["horizon_cost_per_mtok_all"] = layers.cost_per_mtok(
+        totals["total_cost"], totals["total_tokens"][None, ...]
+    )
     if plan.fleet_sizes:
         cost = layers.fleet_cost(fleet, plan.steps * plan.step_hours, all_in_price)
         served = out[None, None, ...] - unserved_total

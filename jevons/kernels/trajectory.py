@@ -58,6 +58,7 @@ def _compiled(formula):
 expected_requests = _compiled(layers.expected_requests)
 peak_hour_requests = _compiled(layers.peak_hour_requests)
 decoded_tokens = _compiled(layers.decoded_tokens)
+processed_tokens = _compiled(layers.processed_tokens)
 llm_calls = _compiled(layers.llm_calls)
 input_tokens = _compiled(layers.input_tokens)
 output_tokens = _compiled(layers.output_tokens)
@@ -115,6 +116,7 @@ _S_PEAK_GPUS = SUPPLY_ROW["peak_gpus"]
 _S_PEAK_PREFILL = SUPPLY_ROW["peak_prefill_gpus"]
 _S_PEAK_DECODE = SUPPLY_ROW["peak_decode_gpus"]
 _S_COST_PER_MTOK = SUPPLY_ROW["cost_per_mtok"]
+_S_COST_PER_MTOK_ALL = SUPPLY_ROW["cost_per_mtok_all"]
 _S_TOKENS_PER_MW = SUPPLY_ROW["tokens_per_mw"]
 _F_UTILIZATION = FLEET_ROW["utilization"]
 _F_UNSERVED = FLEET_ROW["unserved_tokens"]
@@ -195,9 +197,9 @@ def peak_hour_share(volume, busiest_weight, step_hours):
 
 
 @njit(**KERNEL_OPTIONS)
-def cost_per_mtok(cost, output):
+def cost_per_mtok(cost, tokens):
     """Scalar twin of :func:`layers.cost_per_mtok` [USD per million tokens]."""
-    return cost / output * PER_MILLION if output > 0.0 else np.nan
+    return cost / tokens * PER_MILLION if tokens > 0.0 else np.nan
 
 
 @njit(**KERNEL_OPTIONS)
@@ -352,6 +354,7 @@ def trajectory_window(
         cached = cached_tokens(input_tok, hit)
         prefill = prefill_tokens(input_tok, cached)
         decoded = decoded_tokens(output, thinking)
+        processed = processed_tokens(input_tok, output, thinking)
 
         demand_out[_D_USERS, k, i] = users
         demand_out[_D_REQUESTS, k, i] = requests
@@ -383,6 +386,7 @@ def trajectory_window(
             supply_out[_S_PEAK_PREFILL, k, h, i] = peak_prefill
             supply_out[_S_PEAK_DECODE, k, h, i] = peak_decode
             supply_out[_S_COST_PER_MTOK, k, h, i] = cost_per_mtok(cost, output)
+            supply_out[_S_COST_PER_MTOK_ALL, k, h, i] = cost_per_mtok(cost, processed)
             supply_out[_S_TOKENS_PER_MW, k, h, i] = tokens_per_mw(decoded, energy)
             supply_totals[_ST_GPU_HOURS, h, i] += gpu_hours
             supply_totals[_ST_COST, h, i] += cost

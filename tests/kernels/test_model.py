@@ -47,6 +47,7 @@ def hand_arithmetic():
         "cost": cost,
         "energy_kwh": gpu_hours,
         "cost_per_mtok": cost / output * 1e6,
+        "cost_per_mtok_all": cost / (input_tokens + output + thinking) * 1e6,
         "tokens_per_mw": (output + thinking) * 1000 / (gpu_hours * 3600),
     }
 
@@ -71,6 +72,32 @@ def test_zero_variance_scenario_equals_hand_arithmetic(backend, hand_scenario):
         totals["horizon_cost_per_mtok"], cost.sum() / output.sum() * 1e6, rtol=1e-12
     )
     np.testing.assert_allclose(totals["total_tokens"], tokens.sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        totals["horizon_cost_per_mtok_all"], cost.sum() / tokens.sum() * 1e6, rtol=1e-12
+    )
+
+
+def test_cost_per_million_processed_tokens_by_hand(backend, hand_dict):
+    """One call of 8000 input and 1000 output tokens per request, no cache, no thinking, at
+    full utilisation: every request costs its GPU-seconds at the hourly price."""
+    prefill_rate, decode_rate, price = 4000.0, 250.0, 3.0
+    hand_dict["usage"]["input_tokens_per_request"] = 8000
+    hand_dict["usage"]["output_tokens_per_call"] = 1000
+    hand_dict["agents"] = {"calls_per_request": 1}
+    hand_dict["reasoning"] = {"share": 0.0}
+    hand_dict["cache"] = {"hit_rate": 0.0}
+    hand_dict["supply"]["hardware"][0].update(
+        cost_per_gpu_hour=price, prefill_tokens_per_s=prefill_rate, decode_tokens_per_s=decode_rate
+    )
+    hand_dict["supply"]["target_utilization"] = 1.0
+    hand_dict["supply"]["energy_price_per_kwh"] = 0.0
+    steps, totals = first_trajectory(backend, scenario_from_dict(hand_dict))
+    per_request = price * (8000 / prefill_rate + 1000 / decode_rate) / 3600  # [USD]
+    np.testing.assert_allclose(steps["cost_per_mtok_all"], per_request / 9000 * 1e6, rtol=1e-12)
+    np.testing.assert_allclose(steps["cost_per_mtok"], per_request / 1000 * 1e6, rtol=1e-12)
+    np.testing.assert_allclose(
+        totals["horizon_cost_per_mtok_all"], per_request / 9000 * 1e6, rtol=1e-12
+    )
 
 
 def test_zero_variance_dataset_equals_hand_arithmetic(hand_scenario):
