@@ -32,6 +32,7 @@ PARAMETER_PATHS = (
     "cache.hit_rate",
     "cache.drift_per_month",
     "variability.step_noise",
+    "variability.burst_factor",
 )
 
 
@@ -50,6 +51,7 @@ PARAMETER_UNITS = {
     "cache.hit_rate": "1",
     "cache.drift_per_month": "1/month",
     "variability.step_noise": "1",
+    "variability.burst_factor": "1",
 }
 SURGE_MULTIPLIER_UNITS = "1"
 

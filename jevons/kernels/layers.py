@@ -263,12 +263,14 @@ def gpu_hours(work_gpu_seconds, target_utilization):
     return work_gpu_seconds / (SECONDS_PER_HOUR * target_utilization)
 
 
-def peak_gpus(gpu_hours, peak_share):
-    """GPUs needed in the busiest hour at target utilisation [GPUs].
+def peak_gpus(gpu_hours, peak_share, burst_factor):
+    """GPUs needed at the peak of the busiest hour at target utilisation [GPUs].
 
-    The busiest hour's ``peak_share`` [-] of the step's GPU-hours, over one hour.
+    The busiest hour's ``peak_share`` [-] of the step's GPU-hours [GPU-h], over one
+    hour, times ``burst_factor`` [-]: the rate of the hour's busiest window over the
+    hour's mean rate (at least 1), so that bursts inside the hour are provisioned for.
     """
-    return gpu_hours * peak_share
+    return gpu_hours * peak_share * burst_factor
 
 
 def energy_kwh(gpu_hours, power_kw):

@@ -140,10 +140,11 @@ def simulate(
         prefill_work = layers.prefill_gpu_seconds(prefill, prefill_cost)
         decode_work = layers.decode_gpu_seconds(decoded, decode_cost)
         gpu_hours = layers.gpu_hours(layers.gpu_seconds(prefill_work, decode_work), util)
-        peak_gpus = layers.peak_gpus(gpu_hours, peak_share)
+        burst = inputs["variability.burst_factor"]
+        peak_gpus = layers.peak_gpus(gpu_hours, peak_share, burst)
         # Disaggregated serving sizes the two pools apart, at the same busiest hour.
-        peak_prefill = layers.peak_gpus(layers.gpu_hours(prefill_work, util), peak_share)
-        peak_decode = layers.peak_gpus(layers.gpu_hours(decode_work, util), peak_share)
+        peak_prefill = layers.peak_gpus(layers.gpu_hours(prefill_work, util), peak_share, burst)
+        peak_decode = layers.peak_gpus(layers.gpu_hours(decode_work, util), peak_share, burst)
         energy = layers.energy_kwh(gpu_hours, power)
         cost = layers.cost(gpu_hours, all_in_price)
 

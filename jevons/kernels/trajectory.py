@@ -89,6 +89,7 @@ _CONTEXT = P_ROW["agents.context_growth_per_call"]
 _HIT = P_ROW["cache.hit_rate"]
 _DRIFT = P_ROW["cache.drift_per_month"]
 _NOISE = P_ROW["variability.step_noise"]
+_BURST = P_ROW["variability.burst_factor"]
 _SURGE0 = P_SURGE0
 _C_MONTHS = C_SLOT["months_per_step"]
 _C_STEP_HOURS = C_SLOT["step_hours"]
@@ -290,6 +291,7 @@ def trajectory_window(
     hit0 = params[_HIT, i]
     drift = params[_DRIFT, i]
     noise_sd = params[_NOISE, i]
+    burst = params[_BURST, i]
     users = users_state[0, i]
     saturation = users_state[1, i]
     # Per-trajectory constants, out of the step loop.
@@ -376,9 +378,9 @@ def trajectory_window(
             prefill_work = prefill_gpu_seconds(prefill, hardware[_HW_PREFILL, h])
             decode_work = decode_gpu_seconds(decoded, hardware[_HW_DECODE, h])
             gpu_hours = gpu_hours_of(gpu_seconds(prefill_work, decode_work), util)
-            peak_gpus = peak_gpus_of(gpu_hours, peak)
-            peak_prefill = peak_gpus_of(gpu_hours_of(prefill_work, util), peak)
-            peak_decode = peak_gpus_of(gpu_hours_of(decode_work, util), peak)
+            peak_gpus = peak_gpus_of(gpu_hours, peak, burst)
+            peak_prefill = peak_gpus_of(gpu_hours_of(prefill_work, util), peak, burst)
+            peak_decode = peak_gpus_of(gpu_hours_of(decode_work, util), peak, burst)
             energy = energy_kwh(gpu_hours, hardware[_HW_POWER, h])
             cost = cost_of(gpu_hours, hardware[_HW_PRICE, h])
             supply_out[_S_GPU_HOURS, k, h, i] = gpu_hours

@@ -9,7 +9,7 @@ from jevons.engine.preparation.input_draws import draw_inputs
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.kernels import layers
 from jevons.kernels.philox import seed_key
-from tests.conftest import first_trajectory
+from tests.conftest import first_trajectory, simulate_per_trajectory
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -285,3 +285,59 @@ def test_count_distribution_for_thinking_without_a_budget(hand_dict):
     hand_dict["reasoning"] = {"share": 1.0, "thinking_tokens": {"dist": "poisson", "mean": 500}}
     scenario = scenario_from_dict(hand_dict)
     assert scenario.reasoning.thinking_per_reasoning_call() == pytest.approx(500, rel=1e-9)
+
+
+def test_burst_factor_scales_peak_gpus_and_nothing_else(backend, hand_dict):
+    """Bursts inside the busiest hour size the peak, not the GPU-hours, the cost or the
+    hourly work a fixed fleet leaves unserved. The hand scenario needs 5.9 peak GPUs: a
+    burst of 1.75 takes it past a fleet of 8, and its noon hours stay above a fleet of 2."""
+    hand_dict["fleet"] = {"policy": "fixed", "sizes": [2, 8]}
+    steps, totals = first_trajectory(backend, scenario_from_dict(hand_dict))
+    hand_dict["variability"]["burst_factor"] = 1.75
+    burst_steps, burst_totals = first_trajectory(backend, scenario_from_dict(hand_dict))
+    for name in ("peak_gpus", "peak_prefill_gpus", "peak_decode_gpus"):
+        np.testing.assert_allclose(burst_steps[name], 1.75 * steps[name], rtol=1e-15)
+        np.testing.assert_allclose(
+            burst_totals[f"max_{name}"], 1.75 * totals[f"max_{name}"], rtol=1e-15
+        )
+    for name in ("gpu_hours", "cost_per_mtok", "cost_per_mtok_all", "tokens_per_mw",
+                 "peak_hour_requests", "unserved_tokens", "utilization",
+                 "shortfall_probability"):  # fmt: skip
+        np.testing.assert_array_equal(burst_steps[name], steps[name], err_msg=name)
+    for name in ("total_gpu_hours", "total_cost", "total_energy_kwh", "total_tokens",
+                 "total_unserved_tokens"):  # fmt: skip
+        np.testing.assert_array_equal(burst_totals[name], totals[name], err_msg=name)
+    assert (steps["shortfall_probability"][:, 0] == 1).all()  # a fleet of 2 falls short
+    assert (steps["target_breach_probability"][:, 1] == 0).all()  # 5.9 GPUs fit in 8
+    assert (burst_steps["target_breach_probability"][:, 1] == 1).all()  # 10.3 do not
+    assert burst_totals["any_target_breach_probability"][1] == 1
+
+
+def first_n(backend, hand_dict, n=8):
+    _, steps, _ = simulate_per_trajectory(scenario_from_dict(hand_dict), backend.simulate, n)
+    return steps
+
+
+def test_burst_factor_is_drawn_per_trajectory_on_its_own_stream(backend, hand_dict):
+    from jevons.kernels.philox import parameter_word
+    from jevons.kernels.variates import uniform_from_word
+
+    steps_plain = first_n(backend, hand_dict)
+    hand_dict["variability"]["burst_factor"] = {"dist": "uniform", "low": 1.0, "high": 2.0}
+    scenario = scenario_from_dict(hand_dict)
+    inputs, steps, _ = simulate_per_trajectory(scenario, backend.simulate, 8)
+    trajectories = np.arange(8, dtype=np.uint64)
+    key = seed_key(scenario.simulation.seed)
+    u = uniform_from_word(parameter_word(trajectories, "variability.burst_factor", key))
+    np.testing.assert_allclose(inputs["variability.burst_factor"], 1.0 + u, rtol=1e-15)
+    ratio = steps["peak_gpus"][:, 0, :] / steps_plain["peak_gpus"][:, 0, :]
+    np.testing.assert_allclose(ratio, np.broadcast_to(1.0 + u, ratio.shape), rtol=1e-14)
+    np.testing.assert_array_equal(steps["gpu_hours"], steps_plain["gpu_hours"])
+
+
+def test_a_burst_factor_below_one_is_refused_by_key(hand_dict):
+    from jevons.errors import ScenarioError
+
+    hand_dict["variability"]["burst_factor"] = {"dist": "uniform", "low": 0.9, "high": 2.0}
+    with pytest.raises(ScenarioError, match=r"variability\.burst_factor: must be at least 1"):
+        scenario_from_dict(hand_dict)

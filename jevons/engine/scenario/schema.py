@@ -127,6 +127,11 @@ GrowthRate = Annotated[
 # The model clips the drifted hit rate to [0, 1], so any finite drift is harmless.
 AnyReal = Annotated[Distribution, _within(-math.inf, math.inf, "a number")]
 SurgeMultiplier = Annotated[Distribution, _non_negative(MAX_SURGE)]
+# The busiest window's rate over its hour's mean rate: a window's peak is never below its mean.
+BurstFactor = Annotated[
+    Distribution,
+    _within(1.0, math.inf, "at least 1 (a peak rate over the hour's mean)", largest=MAX_SURGE),
+]
 # thinking tokens and calls per request are not drawn: their moments are (see Reasoning, Agents)
 NonNegative = Annotated[Distribution, _within(0.0, math.inf, "non-negative")]
 
@@ -350,6 +355,9 @@ class Variability(_Section):
     )
     surges: list[Surge] = Field(default_factory=list)
     step_noise: LogSd = Field(default_factory=lambda: Fixed(value=0.0))
+    # Peak GPUs (not GPU-hours, cost or a fixed fleet's hourly unserved work) are sized
+    # for the busiest window inside the busiest hour: its rate / the hour's mean rate.
+    burst_factor: BurstFactor = Field(default_factory=lambda: Fixed(value=1.0))
     # Poisson noise on each step's request count; off only for zero-variance checks.
     count_noise: bool = True
 
