@@ -56,8 +56,7 @@ def test_zero_variance_scenario_equals_hand_arithmetic(backend, hand_scenario):
     steps, totals = first_trajectory(backend, hand_scenario)
     expected = hand_arithmetic()
     for name, values in expected.items():
-        if name not in ("cost", "energy_kwh"):  # scaled from gpu_hours by the summaries
-            np.testing.assert_allclose(steps[name], values, rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(steps[name], values, rtol=1e-12, err_msg=name)
     cost, output = expected["cost"], expected["output_tokens"]
     tokens = expected["input_tokens"] + output + expected["thinking_tokens"]
     np.testing.assert_allclose(totals["total_cost"], cost.sum(), rtol=1e-12)

@@ -25,8 +25,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-from jevons.catalog import MAX_INTERACTIVITY, HardwareProfile, resolve_hardware
+from jevons.catalog import (
+    MAX_COST_PER_GPU_HOUR,
+    MAX_INTERACTIVITY,
+    MAX_POWER_KW,
+    HardwareProfile,
+    resolve_hardware,
+)
 from jevons.engine.scenario.distributions import Distribution, Fixed
 from jevons.kernels.constants import HOURS_PER_MONTH
 
@@ -105,6 +112,7 @@ MAX_SURGE = 1e3
 MAX_CALLS = 1_000_000
 MAX_FLEET = 1_000_000_000
 MAX_ENERGY_PRICE = 1e3  # $/kWh
+MAX_RATE_FACTOR = 1e3  # a drawn multiple of a profile's decode or prefill rate
 
 
 def _non_negative(largest: float, unit: str = ""):
@@ -375,6 +383,9 @@ class Supply(_Section):
     target_utilization: float = Field(default=0.7, ge=0.01, le=1)
     interactivity: float | None = Field(default=None, gt=0, le=MAX_INTERACTIVITY)
     energy_price_per_kwh: float = Field(default=0.0, ge=0, le=MAX_ENERGY_PRICE)
+    # Elastic $/GPU-hour at a step is price x (1 - d)^(years since the horizon's start).
+    price_decline_per_year: PriceDecline = Field(default_factory=lambda: Fixed(value=0.0))
+    uncertainty: dict[str, HardwareUncertainty] = Field(default_factory=dict)
 
     @field_validator("hardware", mode="before")
     @classmethod
@@ -395,6 +406,56 @@ class Supply(_Section):
         if len(names) != len(set(names)):
             raise ValueError(f"hardware names must be unique, got {names}")
         return profiles
+
+    @field_validator("uncertainty")
+    @classmethod
+    def _names_a_profile(cls, tables: dict[str, HardwareUncertainty], info: ValidationInfo):
+        if "hardware" not in info.data:
+            return tables  # the profiles themselves are wrong, and reported
+        names = [p.key for p in info.data["hardware"]]
+        unknown = [key for key in tables if key not in names]
+        if unknown:
+            # reported at supply.uncertainty.<key>, the table that names no profile
+            problem = PydanticCustomError(
+                "value_error", "names no profile in supply.hardware ({names})", {"names": names}
+            )
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [InitErrorDetails(type=problem, loc=(key,), input=key) for key in unknown],
+            )
+        return tables
+
+    def uncertainty_of(self, profile: HardwareProfile) -> HardwareUncertainty:
+        """The profile's drawn figures (its own price and power where none are drawn)."""
+        return self.uncertainty.get(profile.key, HardwareUncertainty()).with_nominal(profile)
+
+
+# A price falls at most 95% a year and rises at most 50%: (1 - d)^years stays finite and
+# positive over any horizon the time axis holds.
+PriceDecline = Annotated[Distribution, _within(-0.5, 0.95, "a fraction a year from -0.5 to 0.95")]
+RateFactor = Annotated[Distribution, _positive(MAX_RATE_FACTOR)]
+
+
+class HardwareUncertainty(_Section):
+    """One profile's figures drawn per trajectory: a price and a power replace the
+    profile's own, the factors multiply its decode and prefill rates."""
+
+    cost_per_gpu_hour: Annotated[Distribution, _positive(MAX_COST_PER_GPU_HOUR)] | None = None
+    power_kw: Annotated[Distribution, _positive(MAX_POWER_KW, " kW")] | None = None
+    throughput_factor: RateFactor = Field(default_factory=lambda: Fixed(value=1.0))
+    prefill_factor: RateFactor = Field(default_factory=lambda: Fixed(value=1.0))
+
+    def with_nominal(self, profile: HardwareProfile) -> HardwareUncertainty:
+        """Every figure as a distribution: a profile's own price and power where not drawn."""
+        price, power = self.cost_per_gpu_hour, self.power_kw
+        return self.model_copy(
+            update={
+                "cost_per_gpu_hour": Fixed(value=profile.cost_per_gpu_hour)
+                if price is None
+                else price,
+                "power_kw": Fixed(value=profile.power_kw) if power is None else power,
+            }
+        )
 
 
 class ElasticFleet(_Section):
