@@ -102,6 +102,7 @@ def run_reference_on_arrays(scenario, n: int, asarray):
     inputs = TrajectoryInputs(
         values={path: asarray(values) for path, values in drawn.values.items()},
         surge_multipliers=asarray(drawn.surge_multipliers),
+        hardware={field: asarray(values) for field, values in drawn.hardware.items()},
     )
     summary = ExactSummary(scenario.simulation.quantiles, plan.steps, array_reducer)
     totals = reference.simulate(plan, inputs, asarray(trajectories), key, summary.add_window)

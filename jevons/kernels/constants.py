@@ -4,6 +4,7 @@ from __future__ import annotations
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_MONTH = 365.25 * 24 / 12  # a Julian year's month [h]
+HOURS_PER_YEAR = 365.25 * 24  # a Julian year [h]
 SECONDS_PER_HOUR = 3600.0
 PER_MILLION = 1e6  # tokens in a million tokens
 MW_SECONDS_PER_KWH = 3.6  # 1 kWh = 3.6 MW-s

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from jevons.kernels.constants import HOURS_PER_MONTH
+from jevons.kernels.constants import HOURS_PER_MONTH, HOURS_PER_YEAR
 
 # Key paths of the per-trajectory inputs, in the order they are reported and packed.
 PARAMETER_PATHS = (
@@ -32,6 +32,8 @@ PARAMETER_PATHS = (
     "cache.hit_rate",
     "cache.drift_per_month",
     "variability.step_noise",
+    "variability.burst_factor",
+    "supply.price_decline_per_year",
 )
 
 
@@ -50,6 +52,8 @@ PARAMETER_UNITS = {
     "cache.hit_rate": "1",
     "cache.drift_per_month": "1/month",
     "variability.step_noise": "1",
+    "variability.burst_factor": "1",
+    "supply.price_decline_per_year": "1/year",
 }
 SURGE_MULTIPLIER_UNITS = "1"
 
@@ -57,6 +61,22 @@ SURGE_MULTIPLIER_UNITS = "1"
 def surge_path(name: str) -> str:
     """Key path of a surge's multiplier, which names its random stream."""
     return f"variability.surges.{name}.multiplier"
+
+
+# Per-trajectory figures of each hardware profile, drawn from supply.uncertainty.<profile>:
+# the price and power replace the profile's, the factors multiply its decode and prefill rates.
+HARDWARE_FIELDS = ("cost_per_gpu_hour", "power_kw", "throughput_factor", "prefill_factor")
+HARDWARE_UNITS = {
+    "cost_per_gpu_hour": "USD/GPU-hour",
+    "power_kw": "kW",
+    "throughput_factor": "1",
+    "prefill_factor": "1",
+}
+
+
+def hardware_path(profile: str, field: str) -> str:
+    """Key path of one profile's uncertain figure, which names its random stream."""
+    return f"supply.uncertainty.{profile}.{field}"
 
 
 @dataclass(frozen=True)
@@ -115,6 +135,10 @@ class ModelPlan:
     power_kw: np.ndarray  # (hardware,) [kW per GPU]
     # $/GPU-hour plus the energy of that hour at the energy price [USD per GPU-hour].
     all_in_cost_per_gpu_hour: np.ndarray
+    # The nominal figures above; the model reads each trajectory's own
+    # (TrajectoryInputs.hardware), which are these unless supply.uncertainty draws them.
+    cost_per_gpu_hour: np.ndarray  # (hardware,) $/GPU-hour alone [USD per GPU-hour]
+    energy_price_per_kwh: float  # [USD per kWh]
     fleet_sizes: tuple[int, ...]  # empty for an elastic fleet [GPUs]
     surge_names: tuple[str, ...]
     count_noise: bool
@@ -123,10 +147,16 @@ class ModelPlan:
     def months_per_step(self) -> float:
         return self.step_hours / HOURS_PER_MONTH
 
+    @property
+    def step_years(self) -> np.ndarray:
+        """(steps,) years from the horizon's start to each step's start [year]."""
+        return np.arange(self.steps) * (self.step_hours / HOURS_PER_YEAR)
+
 
 @dataclass(frozen=True)
 class TrajectoryInputs:
-    """Per-trajectory draws: ``values[path]`` is an array over trajectories.
+    """Per-trajectory draws: ``values[path]`` is an array over trajectories, ``hardware[field]``
+    one row per hardware profile.
 
     ``users.saturation`` holds the cap in force: never below ``users.initial``
     (:func:`jevons.kernels.layers.market_cap`), +inf for no cap.
@@ -134,6 +164,7 @@ class TrajectoryInputs:
 
     values: dict[str, Any]
     surge_multipliers: Any  # (surges, trajectories)
+    hardware: dict[str, Any]  # HARDWARE_FIELDS -> (hardware, trajectories)
 
     def __getitem__(self, path: str) -> Any:
         return self.values[path]

@@ -22,8 +22,8 @@ CHUNK = 256  # trajectories per parallel task, a multiple of DRAW_LANES
 
 @njit(parallel=True, **KERNEL_OPTIONS)
 def _run_window(
-    first, t0, nsteps, k0, k1, params, users_state,
-    consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
+    first, t0, nsteps, k0, k1, params, hardware, users_state,
+    consts, step_years, group_count, group_surges, group_mean_weight, group_peak_weight,
     level_count, level_weight, level_hours, fleet,
     demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals,
 ):  # fmt: skip
@@ -36,8 +36,8 @@ def _run_window(
             if lane == 0:
                 fill_draws(first + i, t0, nsteps, k0, k1, draws)
             trajectory_window(
-                i, first, t0, nsteps, k0, k1, params, users_state,
-                consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
+                i, first, t0, nsteps, k0, k1, params, hardware, users_state,
+                consts, step_years, group_count, group_surges, group_mean_weight, group_peak_weight,
                 level_count, level_weight, level_hours, fleet,
                 demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals,
                 draws, lane,
@@ -54,7 +54,7 @@ class HostCores:
         b = self.b
         _run_window(
             *launch_arguments(
-                first, t0, count, key, b.params, b.users_state, self.p.arrays(),
+                first, t0, count, key, b.params, b.hardware, b.users_state, self.p.arrays(),
                 self.outputs(), (b.demand_totals, b.supply_totals, b.fleet_totals),
             )
         )  # fmt: skip

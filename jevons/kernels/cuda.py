@@ -30,16 +30,16 @@ _trajectory_window = cuda.jit(device=True)(trajectory_window.py_func)
 
 @cuda.jit(cache=not config.ENABLE_CUDASIM)
 def _run_window(
-    first, t0, nsteps, k0, k1, params, users_state,
-    consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
+    first, t0, nsteps, k0, k1, params, hardware, users_state,
+    consts, step_years, group_count, group_surges, group_mean_weight, group_peak_weight,
     level_count, level_weight, level_hours, fleet,
     demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals, no_draws,
 ):  # fmt: skip
     i = cuda.grid(1)
     if i < params.shape[1]:
         _trajectory_window(
-            i, first, t0, nsteps, k0, k1, params, users_state,
-            consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
+            i, first, t0, nsteps, k0, k1, params, hardware, users_state,
+            consts, step_years, group_count, group_surges, group_mean_weight, group_peak_weight,
             level_count, level_weight, level_hours, fleet,
             demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals,
             no_draws, 0,
@@ -76,6 +76,7 @@ class Gpu:
         to = cuda.to_device
         self.plan = tuple(to(array) for array in packed.arrays())
         self.params = to(buffers.params)
+        self.hardware = to(buffers.hardware)
         self.users_state = to(buffers.users_state)
         self.device_outputs = (
             to(buffers.demand_out),
@@ -93,7 +94,7 @@ class Gpu:
 
     def launch(self, t0: int, count: int, first: int, key: tuple[int, int]) -> None:
         arguments = launch_arguments(
-            first, t0, count, key, self.params, self.users_state, self.plan,
+            first, t0, count, key, self.params, self.hardware, self.users_state, self.plan,
             self.device_outputs, self.totals,
         )  # fmt: skip
         _run_window[self.grid, THREADS_PER_BLOCK](*arguments, self.no_draws)

@@ -241,6 +241,35 @@ def processed_tokens(input_tokens, output, thinking):
 # -- supply and capacity -------------------------------------------------------------
 
 
+def seconds_per_token(tokens_per_s, factor):
+    """GPU-seconds per token [GPU-s per token] at a profile's rate [tokens/s per GPU] times
+    the trajectory's drawn ``factor`` [-]: the reciprocal the step loop multiplies by."""
+    return 1.0 / (tokens_per_s * factor)
+
+
+def energy_cost_per_gpu_hour(power_kw, energy_price_per_kwh):
+    """Cost of one GPU-hour's energy [USD per GPU-hour]: power [kW] x price [USD per kWh]."""
+    return power_kw * energy_price_per_kwh
+
+
+def price_decline_factor(decline_per_year, years):
+    """What a $/GPU-hour price is worth after ``years`` [year] of decline [-].
+
+    .. math:: (1 - d)^{years} = e^{\\log(1 - d) \\, years}
+
+    ``decline_per_year`` ``d`` [1/year] below 1; negative for a rising price.
+    """
+    xp = namespace(decline_per_year)
+    return xp.exp(xp.log1p(-decline_per_year) * years)
+
+
+def all_in_price(cost_per_gpu_hour, price_factor, energy_cost):
+    """$/GPU-hour at a step [USD per GPU-hour]: the profile's price [USD per GPU-hour]
+    times its decline so far [-] (:func:`price_decline_factor`), plus the hour's energy
+    [USD per GPU-hour], which does not decline."""
+    return cost_per_gpu_hour * price_factor + energy_cost
+
+
 def prefill_gpu_seconds(prefill, prefill_seconds_per_token):
     """GPU-seconds of prefill [GPU-s]: uncached input [tokens] at the prefill rate, given as
     its reciprocal [GPU-s per token], so no step divides."""
@@ -263,12 +292,14 @@ def gpu_hours(work_gpu_seconds, target_utilization):
     return work_gpu_seconds / (SECONDS_PER_HOUR * target_utilization)
 
 
-def peak_gpus(gpu_hours, peak_share):
-    """GPUs needed in the busiest hour at target utilisation [GPUs].
+def peak_gpus(gpu_hours, peak_share, burst_factor):
+    """GPUs needed at the peak of the busiest hour at target utilisation [GPUs].
 
-    The busiest hour's ``peak_share`` [-] of the step's GPU-hours, over one hour.
+    The busiest hour's ``peak_share`` [-] of the step's GPU-hours [GPU-h], over one
+    hour, times ``burst_factor`` [-]: the rate of the hour's busiest window over the
+    hour's mean rate (at least 1), so that bursts inside the hour are provisioned for.
     """
-    return gpu_hours * peak_share
+    return gpu_hours * peak_share * burst_factor
 
 
 def energy_kwh(gpu_hours, power_kw):
@@ -277,15 +308,21 @@ def energy_kwh(gpu_hours, power_kw):
 
 
 def cost(gpu_hours, all_in_cost_per_gpu_hour):
-    """Cost of the GPU-hours [USD]: $/GPU-hour plus its energy at the energy price."""
+    """Cost of the GPU-hours [USD] at the step's all-in price [USD per GPU-hour]
+    (:func:`all_in_price`)."""
     return gpu_hours * all_in_cost_per_gpu_hour
 
 
-def cost_per_mtok(cost, output):
-    """Cost per million visible output tokens [USD per million tokens]; NaN for no output."""
-    xp = namespace(cost, output)
+def cost_per_mtok(cost, tokens):
+    """Cost [USD] per million ``tokens`` [USD per million tokens]; NaN for no tokens.
+
+    ``cost_per_mtok`` counts visible output tokens (what a product pays per token it
+    shows), ``cost_per_mtok_all`` every token processed (:func:`processed_tokens`, the
+    seeds' and InferenceX's convention).
+    """
+    xp = namespace(cost, tokens)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return xp.where(output > 0, cost / output * PER_MILLION, xp.nan)
+        return xp.where(tokens > 0, cost / tokens * PER_MILLION, xp.nan)
 
 
 def tokens_per_mw(decoded, energy):
@@ -353,7 +390,9 @@ def unserved_output_tokens(unserved, work_gpu_hours, output):
 
 
 def fleet_cost(fleet, hours, all_in_cost_per_gpu_hour):
-    """Cost of keeping ``fleet`` GPUs for ``hours`` [USD], busy or idle."""
+    """Cost of keeping ``fleet`` GPUs for ``hours`` [USD], busy or idle, at the all-in price
+    in force at the horizon's start [USD per GPU-hour]: a fleet is bought, not rented by
+    the hour, so the price's decline does not reach it."""
     return fleet * hours * all_in_cost_per_gpu_hour
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from jevons.kernels import layers
 from jevons.kernels.contract import PARAMETER_PATHS, ModelPlan, TrajectoryInputs
 
 # Rows of the per-trajectory parameter matrix: PARAMETER_PATHS, then one per surge.
@@ -25,11 +26,9 @@ DEMAND = (
     "cached_input_tokens", "prefill_tokens", "output_tokens", "thinking_tokens",
     "cache_hit_rate",
 )  # fmt: skip
-# cost and energy_kwh are not written: they are gpu_hours times constants per profile,
-# and the summaries scale gpu_hours' statistics.
 SUPPLY = (
-    "gpu_hours", "peak_gpus", "peak_prefill_gpus", "peak_decode_gpus", "cost_per_mtok",
-    "tokens_per_mw",
+    "gpu_hours", "peak_gpus", "peak_prefill_gpus", "peak_decode_gpus", "cost", "energy_kwh",
+    "cost_per_mtok", "cost_per_mtok_all", "tokens_per_mw",
 )  # fmt: skip
 FLEET = ("utilization", "unserved_tokens", "shortfall_probability", "target_breach_probability")
 DEMAND_ROW = {name: row for row, name in enumerate(DEMAND)}
@@ -56,8 +55,12 @@ CONSTS = (
     "thinking_per_reasoning_call", "target_utilization", "count_noise",
 )  # fmt: skip
 C_SLOT = {name: slot for slot, name in enumerate(CONSTS)}
-# Rows of the hardware matrix; rates as their reciprocals, to multiply by in the loop.
-HARDWARE = ("prefill_seconds_per_token", "decode_seconds_per_token", "power_kw", "all_in_price")
+# Rows of the per-trajectory hardware matrix (row, profile, trajectory); rates as their
+# reciprocals, to multiply by in the loop.
+HARDWARE = (
+    "prefill_seconds_per_token", "decode_seconds_per_token", "power_kw", "cost_per_gpu_hour",
+    "energy_cost_per_gpu_hour",
+)  # fmt: skip
 HW_ROW = {name: row for row, name in enumerate(HARDWARE)}
 
 
@@ -66,7 +69,7 @@ class PackedPlan:
     """A model plan as the flat arrays the kernels read, in launch order."""
 
     consts: np.ndarray  # (CONSTS,)
-    hardware: np.ndarray  # (HARDWARE, n_hw)
+    step_years: np.ndarray  # (steps,) years from the horizon's start [year]
     group_count: np.ndarray  # (steps,) see jevons.kernels.contract.CalendarTables
     group_surges: np.ndarray  # (steps, groups, surges)
     group_mean_weight: np.ndarray  # (steps, groups)
@@ -78,7 +81,7 @@ class PackedPlan:
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         return (
-            self.consts, self.hardware, self.group_count, self.group_surges,
+            self.consts, self.step_years, self.group_count, self.group_surges,
             self.group_mean_weight, self.group_peak_weight, self.level_count,
             self.level_weight, self.level_hours, self.fleet,
         )  # fmt: skip
@@ -93,11 +96,6 @@ def pack_plan(plan: ModelPlan) -> PackedPlan:
     consts[C_SLOT["thinking_per_reasoning_call"]] = plan.thinking_per_reasoning_call
     consts[C_SLOT["target_utilization"]] = plan.target_utilization
     consts[C_SLOT["count_noise"]] = 1.0 if plan.count_noise else 0.0
-    hardware = np.empty((len(HARDWARE), len(plan.hardware)))
-    hardware[HW_ROW["prefill_seconds_per_token"]] = 1.0 / plan.prefill_rate
-    hardware[HW_ROW["decode_seconds_per_token"]] = 1.0 / plan.decode_rate
-    hardware[HW_ROW["power_kw"]] = plan.power_kw
-    hardware[HW_ROW["all_in_price"]] = plan.all_in_cost_per_gpu_hour
     cal = plan.calendar
 
     def contiguous(array: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
@@ -105,7 +103,7 @@ def pack_plan(plan: ModelPlan) -> PackedPlan:
 
     return PackedPlan(
         consts=consts,
-        hardware=hardware,
+        step_years=contiguous(plan.step_years),
         group_count=contiguous(cal.group_count, np.int64),
         group_surges=contiguous(cal.group_surges),
         group_mean_weight=contiguous(cal.group_mean_weight),
@@ -123,6 +121,24 @@ def pack_inputs(inputs: TrajectoryInputs) -> np.ndarray:
     return np.ascontiguousarray(np.stack(rows), dtype=np.float64)
 
 
+def pack_hardware(plan: ModelPlan, inputs: TrajectoryInputs) -> np.ndarray:
+    """(HARDWARE, hardware, trajectories) matrix of each trajectory's hardware figures."""
+    drawn = inputs.hardware
+    rows = np.empty((len(HARDWARE), len(plan.hardware), drawn["power_kw"].shape[-1]))
+    rows[HW_ROW["prefill_seconds_per_token"]] = layers.seconds_per_token(
+        plan.prefill_rate[:, None], drawn["prefill_factor"]
+    )
+    rows[HW_ROW["decode_seconds_per_token"]] = layers.seconds_per_token(
+        plan.decode_rate[:, None], drawn["throughput_factor"]
+    )
+    rows[HW_ROW["power_kw"]] = drawn["power_kw"]
+    rows[HW_ROW["cost_per_gpu_hour"]] = drawn["cost_per_gpu_hour"]
+    rows[HW_ROW["energy_cost_per_gpu_hour"]] = layers.energy_cost_per_gpu_hour(
+        drawn["power_kw"], plan.energy_price_per_kwh
+    )
+    return rows
+
+
 def initial_state(params: np.ndarray) -> np.ndarray:
     """(2, trajectories): users now, and the saturation cap in force."""
     rows = [P_ROW["users.initial"], P_ROW["users.saturation"]]
@@ -135,6 +151,7 @@ def launch_arguments(
     count: int,
     key: tuple[int, int],
     params: Any,
+    hardware: Any,
     users_state: Any,
     plan_arrays: tuple[Any, ...],
     outputs: tuple[Any, Any, Any],
@@ -144,5 +161,5 @@ def launch_arguments(
     arrays alike)."""
     return (
         np.int64(first), np.int64(t0), np.int64(count), np.uint64(key[0]), np.uint64(key[1]),
-        params, users_state, *plan_arrays, *outputs, *totals,
+        params, hardware, users_state, *plan_arrays, *outputs, *totals,
     )  # fmt: skip

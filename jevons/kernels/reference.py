@@ -57,7 +57,9 @@ def simulate(
     every array reported and returned is too. Returns the per-trajectory
     horizon totals.
     """
-    xp = namespace(trajectories, inputs.surge_multipliers, *inputs.values.values())
+    xp = namespace(
+        trajectories, inputs.surge_multipliers, *inputs.values.values(), *inputs.hardware.values()
+    )
     home = device(trajectories)
 
     def here(host: np.ndarray) -> Array:
@@ -68,10 +70,18 @@ def simulate(
     months = plan.months_per_step
     hours = plan.step_hours
     util = plan.target_utilization
-    prefill_cost = here(1.0 / plan.prefill_rate)[:, None]  # GPU-s per token
-    decode_cost = here(1.0 / plan.decode_rate)[:, None]
-    all_in_price = here(plan.all_in_cost_per_gpu_hour)[:, None]
-    power = here(plan.power_kw)[:, None]
+    # Each trajectory's hardware figures, (hardware, trajectories).
+    drawn = inputs.hardware
+    prefill_cost = layers.seconds_per_token(  # GPU-s per token
+        here(plan.prefill_rate)[:, None], drawn["prefill_factor"]
+    )
+    decode_cost = layers.seconds_per_token(
+        here(plan.decode_rate)[:, None], drawn["throughput_factor"]
+    )
+    power = drawn["power_kw"]
+    gpu_price = drawn["cost_per_gpu_hour"]
+    energy_cost = layers.energy_cost_per_gpu_hour(power, plan.energy_price_per_kwh)
+    step_years = plan.step_years
     fleet = xp.asarray(plan.fleet_sizes, dtype=xp.float64, device=home)[:, None, None]
     n_hw = len(plan.hardware)
     n_fleet = len(plan.fleet_sizes)
@@ -140,12 +150,16 @@ def simulate(
         prefill_work = layers.prefill_gpu_seconds(prefill, prefill_cost)
         decode_work = layers.decode_gpu_seconds(decoded, decode_cost)
         gpu_hours = layers.gpu_hours(layers.gpu_seconds(prefill_work, decode_work), util)
-        peak_gpus = layers.peak_gpus(gpu_hours, peak_share)
+        burst = inputs["variability.burst_factor"]
+        peak_gpus = layers.peak_gpus(gpu_hours, peak_share, burst)
         # Disaggregated serving sizes the two pools apart, at the same busiest hour.
-        peak_prefill = layers.peak_gpus(layers.gpu_hours(prefill_work, util), peak_share)
-        peak_decode = layers.peak_gpus(layers.gpu_hours(decode_work, util), peak_share)
+        peak_prefill = layers.peak_gpus(layers.gpu_hours(prefill_work, util), peak_share, burst)
+        peak_decode = layers.peak_gpus(layers.gpu_hours(decode_work, util), peak_share, burst)
         energy = layers.energy_kwh(gpu_hours, power)
-        cost = layers.cost(gpu_hours, all_in_price)
+        price_factor = layers.price_decline_factor(
+            inputs["supply.price_decline_per_year"], float(step_years[t])
+        )
+        cost = layers.cost(gpu_hours, layers.all_in_price(gpu_price, price_factor, energy_cost))
 
         values = {
             "users": users,
@@ -162,9 +176,12 @@ def simulate(
             "peak_gpus": peak_gpus,
             "peak_prefill_gpus": peak_prefill,
             "peak_decode_gpus": peak_decode,
-            # cost and energy_kwh are gpu_hours times per-hardware constants: the
-            # summaries scale gpu_hours' percentiles rather than reduce them again
+            "cost": cost,
+            "energy_kwh": energy,
             "cost_per_mtok": layers.cost_per_mtok(cost, output),
+            "cost_per_mtok_all": layers.cost_per_mtok(
+                cost, layers.processed_tokens(inputs_tok, output, thinking)
+            ),
             "tokens_per_mw": layers.tokens_per_mw(decoded, energy),
         }
         if n_fleet:
@@ -203,28 +220,39 @@ def simulate(
         totals["max_peak_prefill_gpus"] = xp.maximum(totals["max_peak_prefill_gpus"], peak_prefill)
         totals["max_peak_decode_gpus"] = xp.maximum(totals["max_peak_decode_gpus"], peak_decode)
 
-    return derived_totals(plan, totals, unserved_total, any_short, any_breach)
+    return derived_totals(
+        plan, totals, gpu_price, energy_cost, unserved_total, any_short, any_breach
+    )
 
 
 def derived_totals(
     plan: ModelPlan,
     totals: dict[str, Array],
+    cost_per_gpu_hour: Array,
+    energy_cost_per_gpu_hour: Array,
     unserved_total: Array,
     any_short: Array,
     any_breach: Array,
 ) -> dict[str, Array]:
-    """Add the horizon variables that follow from the running totals (in their namespace)."""
+    """Add the horizon variables that follow from the running totals (in their namespace).
+
+    ``cost_per_gpu_hour`` and ``energy_cost_per_gpu_hour`` [USD per GPU-hour] are each
+    trajectory's, (hardware, trajectories): a fixed fleet pays them undeclined.
+    """
     out = totals["total_output_tokens"]
     xp = namespace(out, unserved_total, any_short)
     home = device(out)
-    all_in_price = xp.asarray(plan.all_in_cost_per_gpu_hour, device=home)[:, None]
     fleet = xp.asarray(plan.fleet_sizes, dtype=xp.float64, device=home)[:, None, None]
     totals["total_tokens"] = layers.processed_tokens(
         totals["total_input_tokens"], out, totals["total_thinking_tokens"]
     )
     totals["horizon_cost_per_mtok"] = layers.cost_per_mtok(totals["total_cost"], out)
+    totals["horizon_cost_per_mtok_all"] = layers.cost_per_mtok(
+        totals["total_cost"], totals["total_tokens"][None, ...]
+    )
     if plan.fleet_sizes:
-        cost = layers.fleet_cost(fleet, plan.steps * plan.step_hours, all_in_price)
+        price = layers.all_in_price(cost_per_gpu_hour, 1.0, energy_cost_per_gpu_hour)
+        cost = layers.fleet_cost(fleet, plan.steps * plan.step_hours, price)
         served = out[None, None, ...] - unserved_total
         totals["total_unserved_tokens"] = unserved_total
         totals["fleet_cost_per_mtok"] = layers.cost_per_mtok(cost, served)

@@ -31,6 +31,7 @@ class Buffers:
     """Per-window outputs and per-trajectory state, as host (or device) arrays."""
 
     params: np.ndarray
+    hardware: np.ndarray  # (HARDWARE, n_hw, n): each trajectory's figures per profile
     users_state: np.ndarray  # (2, n): users now, saturation cap
     # Step-major, so that any run of steps of one variable is one contiguous slab.
     demand_out: np.ndarray  # (DEMAND, window, n)
@@ -63,6 +64,7 @@ def allocate(plan: ModelPlan, inputs: TrajectoryInputs, n: int, steps_per_window
     n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
     return Buffers(
         params=params,
+        hardware=layout.pack_hardware(plan, inputs),
         users_state=layout.initial_state(params),
         demand_out=np.zeros((len(layout.DEMAND), steps_per_window, n), dtype=OUTPUT_DTYPE),
         supply_out=np.zeros((len(layout.SUPPLY), steps_per_window, n_hw, n), dtype=OUTPUT_DTYPE),
@@ -91,9 +93,12 @@ def horizon_totals(plan: ModelPlan, buffers: Buffers) -> dict[str, np.ndarray]:
     totals.update({name: buffers.supply_totals[r] for r, name in enumerate(layout.SUPPLY_TOTALS)})
     fleet = buffers.fleet_totals
     row = layout.FLEET_TOTAL_ROW
+    hardware = buffers.hardware
     return derived_totals(
         plan,
         totals,
+        hardware[layout.HW_ROW["cost_per_gpu_hour"]],
+        hardware[layout.HW_ROW["energy_cost_per_gpu_hour"]],
         fleet[row["total_unserved_tokens"]],
         fleet[row["any_shortfall"]] > 0,
         fleet[row["any_target_breach"]] > 0,

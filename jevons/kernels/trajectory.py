@@ -58,6 +58,7 @@ def _compiled(formula):
 expected_requests = _compiled(layers.expected_requests)
 peak_hour_requests = _compiled(layers.peak_hour_requests)
 decoded_tokens = _compiled(layers.decoded_tokens)
+processed_tokens = _compiled(layers.processed_tokens)
 llm_calls = _compiled(layers.llm_calls)
 input_tokens = _compiled(layers.input_tokens)
 output_tokens = _compiled(layers.output_tokens)
@@ -70,6 +71,7 @@ gpu_seconds = _compiled(layers.gpu_seconds)
 gpu_hours_of = _compiled(layers.gpu_hours)
 peak_gpus_of = _compiled(layers.peak_gpus)
 energy_kwh = _compiled(layers.energy_kwh)
+all_in_price = _compiled(layers.all_in_price)
 cost_of = _compiled(layers.cost)
 work_gpu_hours = _compiled(layers.work_gpu_hours)
 fleet_utilization = _compiled(layers.fleet_utilization)
@@ -88,6 +90,8 @@ _CONTEXT = P_ROW["agents.context_growth_per_call"]
 _HIT = P_ROW["cache.hit_rate"]
 _DRIFT = P_ROW["cache.drift_per_month"]
 _NOISE = P_ROW["variability.step_noise"]
+_BURST = P_ROW["variability.burst_factor"]
+_DECLINE = P_ROW["supply.price_decline_per_year"]
 _SURGE0 = P_SURGE0
 _C_MONTHS = C_SLOT["months_per_step"]
 _C_STEP_HOURS = C_SLOT["step_hours"]
@@ -99,7 +103,8 @@ _C_COUNT_NOISE = C_SLOT["count_noise"]
 _HW_PREFILL = HW_ROW["prefill_seconds_per_token"]
 _HW_DECODE = HW_ROW["decode_seconds_per_token"]
 _HW_POWER = HW_ROW["power_kw"]
-_HW_PRICE = HW_ROW["all_in_price"]
+_HW_PRICE = HW_ROW["cost_per_gpu_hour"]
+_HW_ENERGY = HW_ROW["energy_cost_per_gpu_hour"]
 _D_USERS = DEMAND_ROW["users"]
 _D_REQUESTS = DEMAND_ROW["requests"]
 _D_PEAK_REQUESTS = DEMAND_ROW["peak_hour_requests"]
@@ -114,7 +119,10 @@ _S_GPU_HOURS = SUPPLY_ROW["gpu_hours"]
 _S_PEAK_GPUS = SUPPLY_ROW["peak_gpus"]
 _S_PEAK_PREFILL = SUPPLY_ROW["peak_prefill_gpus"]
 _S_PEAK_DECODE = SUPPLY_ROW["peak_decode_gpus"]
+_S_COST = SUPPLY_ROW["cost"]
+_S_ENERGY = SUPPLY_ROW["energy_kwh"]
 _S_COST_PER_MTOK = SUPPLY_ROW["cost_per_mtok"]
+_S_COST_PER_MTOK_ALL = SUPPLY_ROW["cost_per_mtok_all"]
 _S_TOKENS_PER_MW = SUPPLY_ROW["tokens_per_mw"]
 _F_UTILIZATION = FLEET_ROW["utilization"]
 _F_UNSERVED = FLEET_ROW["unserved_tokens"]
@@ -183,6 +191,13 @@ def step_noise(log_sd, z):
 
 
 @njit(**KERNEL_OPTIONS)
+def price_decline_factor(log_keep_per_year, years):
+    """Scalar twin of :func:`layers.price_decline_factor` [-], with the trajectory's
+    ``log_keep_per_year`` = log(1 - d) hoisted."""
+    return math.exp(log_keep_per_year * years)
+
+
+@njit(**KERNEL_OPTIONS)
 def cache_hit_rate(initial, drift_per_month, months_elapsed):
     """Scalar twin of :func:`layers.cache_hit_rate` [0-1]."""
     return clip(initial + drift_per_month * months_elapsed, 0.0, 1.0)
@@ -195,9 +210,9 @@ def peak_hour_share(volume, busiest_weight, step_hours):
 
 
 @njit(**KERNEL_OPTIONS)
-def cost_per_mtok(cost, output):
+def cost_per_mtok(cost, tokens):
     """Scalar twin of :func:`layers.cost_per_mtok` [USD per million tokens]."""
-    return cost / output * PER_MILLION if output > 0.0 else np.nan
+    return cost / tokens * PER_MILLION if tokens > 0.0 else np.nan
 
 
 @njit(**KERNEL_OPTIONS)
@@ -252,8 +267,8 @@ def fill_draws(first, t0, nsteps, k0, k1, draws):
 
 @njit(**KERNEL_OPTIONS)
 def trajectory_window(
-    i, first_trajectory, t0, nsteps, k0, k1, params, users_state,
-    consts, hardware, group_count, group_surges, group_mean_weight, group_peak_weight,
+    i, first_trajectory, t0, nsteps, k0, k1, params, hardware, users_state,
+    consts, step_years, group_count, group_surges, group_mean_weight, group_peak_weight,
     level_count, level_weight, level_hours, fleet,
     demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals, draws, lane,
 ):  # fmt: skip
@@ -273,7 +288,7 @@ def trajectory_window(
     thinking_per_call = consts[_C_THINKING]
     util = consts[_C_UTIL]
     count_noise = consts[_C_COUNT_NOISE] > 0.0
-    n_hw = hardware.shape[1]
+    n_hw = hardware.shape[1]  # (HARDWARE, profiles, trajectories)
     n_fleet = fleet.shape[0]
     n_surges = group_surges.shape[2]
 
@@ -288,6 +303,8 @@ def trajectory_window(
     hit0 = params[_HIT, i]
     drift = params[_DRIFT, i]
     noise_sd = params[_NOISE, i]
+    burst = params[_BURST, i]
+    log_keep_per_year = math.log1p(-params[_DECLINE, i])
     users = users_state[0, i]
     saturation = users_state[1, i]
     # Per-trajectory constants, out of the step loop.
@@ -352,6 +369,8 @@ def trajectory_window(
         cached = cached_tokens(input_tok, hit)
         prefill = prefill_tokens(input_tok, cached)
         decoded = decoded_tokens(output, thinking)
+        processed = processed_tokens(input_tok, output, thinking)
+        price_factor = price_decline_factor(log_keep_per_year, step_years[t])
 
         demand_out[_D_USERS, k, i] = users
         demand_out[_D_REQUESTS, k, i] = requests
@@ -370,19 +389,25 @@ def trajectory_window(
         total_thinking += thinking
 
         for h in range(n_hw):
-            prefill_work = prefill_gpu_seconds(prefill, hardware[_HW_PREFILL, h])
-            decode_work = decode_gpu_seconds(decoded, hardware[_HW_DECODE, h])
+            prefill_work = prefill_gpu_seconds(prefill, hardware[_HW_PREFILL, h, i])
+            decode_work = decode_gpu_seconds(decoded, hardware[_HW_DECODE, h, i])
             gpu_hours = gpu_hours_of(gpu_seconds(prefill_work, decode_work), util)
-            peak_gpus = peak_gpus_of(gpu_hours, peak)
-            peak_prefill = peak_gpus_of(gpu_hours_of(prefill_work, util), peak)
-            peak_decode = peak_gpus_of(gpu_hours_of(decode_work, util), peak)
-            energy = energy_kwh(gpu_hours, hardware[_HW_POWER, h])
-            cost = cost_of(gpu_hours, hardware[_HW_PRICE, h])
+            peak_gpus = peak_gpus_of(gpu_hours, peak, burst)
+            peak_prefill = peak_gpus_of(gpu_hours_of(prefill_work, util), peak, burst)
+            peak_decode = peak_gpus_of(gpu_hours_of(decode_work, util), peak, burst)
+            energy = energy_kwh(gpu_hours, hardware[_HW_POWER, h, i])
+            price = all_in_price(
+                hardware[_HW_PRICE, h, i], price_factor, hardware[_HW_ENERGY, h, i]
+            )
+            cost = cost_of(gpu_hours, price)
             supply_out[_S_GPU_HOURS, k, h, i] = gpu_hours
             supply_out[_S_PEAK_GPUS, k, h, i] = peak_gpus
             supply_out[_S_PEAK_PREFILL, k, h, i] = peak_prefill
             supply_out[_S_PEAK_DECODE, k, h, i] = peak_decode
+            supply_out[_S_COST, k, h, i] = cost
+            supply_out[_S_ENERGY, k, h, i] = energy
             supply_out[_S_COST_PER_MTOK, k, h, i] = cost_per_mtok(cost, output)
+            supply_out[_S_COST_PER_MTOK_ALL, k, h, i] = cost_per_mtok(cost, processed)
             supply_out[_S_TOKENS_PER_MW, k, h, i] = tokens_per_mw(decoded, energy)
             supply_totals[_ST_GPU_HOURS, h, i] += gpu_hours
             supply_totals[_ST_COST, h, i] += cost

@@ -182,6 +182,7 @@ TOPS = [
     (("reasoning", "thinking_tokens"), 1e8),
     (("variability", "step_noise"), 5.0),
     (("variability", "surges", 0, "multiplier"), 1e3),
+    (("variability", "burst_factor"), 1e3),
     (("supply", "hardware", 0, "cost_per_gpu_hour"), 1e4),
     (("supply", "hardware", 0, "decode_tokens_per_s"), 1e9),
     (("supply", "hardware", 0, "prefill_tokens_per_s"), 1e9),

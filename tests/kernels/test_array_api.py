@@ -54,6 +54,7 @@ def run(scenario, n, move):
     inputs = TrajectoryInputs(
         values={path: move(values) for path, values in drawn.values.items()},
         surge_multipliers=move(drawn.surge_multipliers),
+        hardware={field: move(values) for field, values in drawn.hardware.items()},
     )
     steps = {}
     devices = set()

@@ -9,7 +9,7 @@ from jevons.engine.preparation.input_draws import draw_inputs
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.kernels import layers
 from jevons.kernels.philox import seed_key
-from tests.conftest import first_trajectory
+from tests.conftest import first_trajectory, simulate_per_trajectory
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -47,6 +47,7 @@ def hand_arithmetic():
         "cost": cost,
         "energy_kwh": gpu_hours,
         "cost_per_mtok": cost / output * 1e6,
+        "cost_per_mtok_all": cost / (input_tokens + output + thinking) * 1e6,
         "tokens_per_mw": (output + thinking) * 1000 / (gpu_hours * 3600),
     }
 
@@ -55,8 +56,7 @@ def test_zero_variance_scenario_equals_hand_arithmetic(backend, hand_scenario):
     steps, totals = first_trajectory(backend, hand_scenario)
     expected = hand_arithmetic()
     for name, values in expected.items():
-        if name not in ("cost", "energy_kwh"):  # scaled from gpu_hours by the summaries
-            np.testing.assert_allclose(steps[name], values, rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(steps[name], values, rtol=1e-12, err_msg=name)
     cost, output = expected["cost"], expected["output_tokens"]
     tokens = expected["input_tokens"] + output + expected["thinking_tokens"]
     np.testing.assert_allclose(totals["total_cost"], cost.sum(), rtol=1e-12)
@@ -71,6 +71,32 @@ def test_zero_variance_scenario_equals_hand_arithmetic(backend, hand_scenario):
         totals["horizon_cost_per_mtok"], cost.sum() / output.sum() * 1e6, rtol=1e-12
     )
     np.testing.assert_allclose(totals["total_tokens"], tokens.sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        totals["horizon_cost_per_mtok_all"], cost.sum() / tokens.sum() * 1e6, rtol=1e-12
+    )
+
+
+def test_cost_per_million_processed_tokens_by_hand(backend, hand_dict):
+    """One call of 8000 input and 1000 output tokens per request, no cache, no thinking, at
+    full utilisation: every request costs its GPU-seconds at the hourly price."""
+    prefill_rate, decode_rate, price = 4000.0, 250.0, 3.0
+    hand_dict["usage"]["input_tokens_per_request"] = 8000
+    hand_dict["usage"]["output_tokens_per_call"] = 1000
+    hand_dict["agents"] = {"calls_per_request": 1}
+    hand_dict["reasoning"] = {"share": 0.0}
+    hand_dict["cache"] = {"hit_rate": 0.0}
+    hand_dict["supply"]["hardware"][0].update(
+        cost_per_gpu_hour=price, prefill_tokens_per_s=prefill_rate, decode_tokens_per_s=decode_rate
+    )
+    hand_dict["supply"]["target_utilization"] = 1.0
+    hand_dict["supply"]["energy_price_per_kwh"] = 0.0
+    steps, totals = first_trajectory(backend, scenario_from_dict(hand_dict))
+    per_request = price * (8000 / prefill_rate + 1000 / decode_rate) / 3600  # [USD]
+    np.testing.assert_allclose(steps["cost_per_mtok_all"], per_request / 9000 * 1e6, rtol=1e-12)
+    np.testing.assert_allclose(steps["cost_per_mtok"], per_request / 1000 * 1e6, rtol=1e-12)
+    np.testing.assert_allclose(
+        totals["horizon_cost_per_mtok_all"], per_request / 9000 * 1e6, rtol=1e-12
+    )
 
 
 def test_zero_variance_dataset_equals_hand_arithmetic(hand_scenario):
@@ -258,3 +284,59 @@ def test_count_distribution_for_thinking_without_a_budget(hand_dict):
     hand_dict["reasoning"] = {"share": 1.0, "thinking_tokens": {"dist": "poisson", "mean": 500}}
     scenario = scenario_from_dict(hand_dict)
     assert scenario.reasoning.thinking_per_reasoning_call() == pytest.approx(500, rel=1e-9)
+
+
+def test_burst_factor_scales_peak_gpus_and_nothing_else(backend, hand_dict):
+    """Bursts inside the busiest hour size the peak, not the GPU-hours, the cost or the
+    hourly work a fixed fleet leaves unserved. The hand scenario needs 5.9 peak GPUs: a
+    burst of 1.75 takes it past a fleet of 8, and its noon hours stay above a fleet of 2."""
+    hand_dict["fleet"] = {"policy": "fixed", "sizes": [2, 8]}
+    steps, totals = first_trajectory(backend, scenario_from_dict(hand_dict))
+    hand_dict["variability"]["burst_factor"] = 1.75
+    burst_steps, burst_totals = first_trajectory(backend, scenario_from_dict(hand_dict))
+    for name in ("peak_gpus", "peak_prefill_gpus", "peak_decode_gpus"):
+        np.testing.assert_allclose(burst_steps[name], 1.75 * steps[name], rtol=1e-15)
+        np.testing.assert_allclose(
+            burst_totals[f"max_{name}"], 1.75 * totals[f"max_{name}"], rtol=1e-15
+        )
+    for name in ("gpu_hours", "cost_per_mtok", "cost_per_mtok_all", "tokens_per_mw",
+                 "peak_hour_requests", "unserved_tokens", "utilization",
+                 "shortfall_probability"):  # fmt: skip
+        np.testing.assert_array_equal(burst_steps[name], steps[name], err_msg=name)
+    for name in ("total_gpu_hours", "total_cost", "total_energy_kwh", "total_tokens",
+                 "total_unserved_tokens"):  # fmt: skip
+        np.testing.assert_array_equal(burst_totals[name], totals[name], err_msg=name)
+    assert (steps["shortfall_probability"][:, 0] == 1).all()  # a fleet of 2 falls short
+    assert (steps["target_breach_probability"][:, 1] == 0).all()  # 5.9 GPUs fit in 8
+    assert (burst_steps["target_breach_probability"][:, 1] == 1).all()  # 10.3 do not
+    assert burst_totals["any_target_breach_probability"][1] == 1
+
+
+def first_n(backend, hand_dict, n=8):
+    _, steps, _ = simulate_per_trajectory(scenario_from_dict(hand_dict), backend.simulate, n)
+    return steps
+
+
+def test_burst_factor_is_drawn_per_trajectory_on_its_own_stream(backend, hand_dict):
+    from jevons.kernels.philox import parameter_word
+    from jevons.kernels.variates import uniform_from_word
+
+    steps_plain = first_n(backend, hand_dict)
+    hand_dict["variability"]["burst_factor"] = {"dist": "uniform", "low": 1.0, "high": 2.0}
+    scenario = scenario_from_dict(hand_dict)
+    inputs, steps, _ = simulate_per_trajectory(scenario, backend.simulate, 8)
+    trajectories = np.arange(8, dtype=np.uint64)
+    key = seed_key(scenario.simulation.seed)
+    u = uniform_from_word(parameter_word(trajectories, "variability.burst_factor", key))
+    np.testing.assert_allclose(inputs["variability.burst_factor"], 1.0 + u, rtol=1e-15)
+    ratio = steps["peak_gpus"][:, 0, :] / steps_plain["peak_gpus"][:, 0, :]
+    np.testing.assert_allclose(ratio, np.broadcast_to(1.0 + u, ratio.shape), rtol=1e-14)
+    np.testing.assert_array_equal(steps["gpu_hours"], steps_plain["gpu_hours"])
+
+
+def test_a_burst_factor_below_one_is_refused_by_key(hand_dict):
+    from jevons.errors import ScenarioError
+
+    hand_dict["variability"]["burst_factor"] = {"dist": "uniform", "low": 0.9, "high": 2.0}
+    with pytest.raises(ScenarioError, match=r"variability\.burst_factor: must be at least 1"):
+        scenario_from_dict(hand_dict)

@@ -12,7 +12,7 @@ from jevons.engine.output.variables import VARIABLES
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.errors import JevonsError
 from jevons.kernels import layout
-from jevons.kernels.contract import PARAMETER_PATHS, ModelPlan
+from jevons.kernels.contract import HARDWARE_FIELDS, PARAMETER_PATHS, ModelPlan
 from jevons.kernels.step_windows import MIN_WINDOW_STEPS, output_rows
 
 # Trajectories per chunk on the host: a chunk's outputs fill a window of steps, and
@@ -32,18 +32,19 @@ def physical_memory_bytes() -> int | None:
 def estimated_bytes(plan: ModelPlan, n: int) -> int:
     """Rough peak memory of one process simulating ``n`` trajectories.
 
-    Per trajectory: the drawn inputs (and their temporaries), the running
-    totals, the smallest window of outputs, and the NumPy reference's temporaries.
+    Per trajectory: the drawn inputs (and their temporaries), each profile's drawn
+    figures and the kernels' rows made of them, the running totals, the smallest
+    window of outputs, and the NumPy reference's temporaries.
     """
     n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
     inputs = 2 * (len(PARAMETER_PATHS) + len(plan.surge_names))
+    inputs += n_hw * (2 * len(HARDWARE_FIELDS) + len(layout.HARDWARE))
     totals = (
         len(layout.DEMAND_TOTALS)
         + n_hw * (len(layout.SUPPLY_TOTALS) + n_fleet * len(layout.FLEET_TOTALS))
         + 2  # users and their cap
     )
-    one_step = output_rows(plan) + 2 * n_hw  # + cost and energy, scaled from gpu_hours
-    return 8 * n * (inputs + totals + (MIN_WINDOW_STEPS + 1) * one_step + 40)
+    return 8 * n * (inputs + totals + (MIN_WINDOW_STEPS + 1) * output_rows(plan) + 40)
 
 
 def _refuse_past_memory(needed: int, what: str, remedy: str) -> None:

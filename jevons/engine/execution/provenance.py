@@ -9,7 +9,7 @@ import xarray as xr
 import jevons
 from jevons.engine.output.dataset import build_dataset
 from jevons.engine.scenario.schema import Scenario
-from jevons.engine.summaries.scaled import Summary, add_scaled_variables
+from jevons.engine.summaries.types import Summary
 from jevons.kernels.contract import ModelPlan
 
 
@@ -26,7 +26,6 @@ def finish_dataset(
     """The dataset of a finished (or still open) summary, with its provenance."""
     if mode == "sketch":
         summary.finish()
-    add_scaled_variables(summary, plan.all_in_cost_per_gpu_hour, plan.power_kw)
     provenance = {
         "title": f"jevons forecast: {scenario.name}",
         "scenario_name": scenario.name,

@@ -22,9 +22,9 @@ from jevons.engine.preparation.input_draws import draw_inputs
 from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.schema import Scenario
 from jevons.engine.summaries.exact import ExactSummary
-from jevons.engine.summaries.scaled import Summary
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.engine.summaries.sketched import SketchSummary
+from jevons.engine.summaries.types import Summary
 from jevons.errors import JevonsError
 from jevons.kernels.contract import ModelPlan
 from jevons.kernels.philox import seed_key

@@ -8,13 +8,16 @@ import numpy as np
 import xarray as xr
 
 from jevons.engine.output.variables import VARIABLES
-from jevons.engine.summaries.scaled import Summary
+from jevons.engine.summaries.types import Summary
 from jevons.kernels.contract import (
+    HARDWARE_FIELDS,
+    HARDWARE_UNITS,
     PARAMETER_PATHS,
     PARAMETER_UNITS,
     SURGE_MULTIPLIER_UNITS,
     ModelPlan,
     TrajectoryInputs,
+    hardware_path,
     surge_path,
 )
 
@@ -70,7 +73,9 @@ def add_trajectories(
 ) -> xr.Dataset:
     """Each trajectory's uncertain inputs and horizon totals, for sensitivity analysis.
 
-    Inputs that are fixed in the scenario are left out (they explain nothing).
+    Inputs that are fixed in the scenario are left out (they explain nothing). A hardware
+    figure drawn for some profile is reported for all of them (dim ``hardware``), the
+    others at their fixed value.
     """
     data_vars = {}
     paths = [(path, inputs[path], PARAMETER_UNITS[path]) for path in PARAMETER_PATHS]
@@ -87,6 +92,15 @@ def add_trajectories(
                 "trajectory",
                 values,
                 {"key_path": path, "long_name": f"drawn {path}", "units": units},
+            )
+    for field in HARDWARE_FIELDS:
+        values = inputs.hardware[field]
+        if (values.min(axis=-1) != values.max(axis=-1)).any():
+            path = hardware_path("<hardware>", field)
+            data_vars[f"drawn_supply_uncertainty_{field}"] = (
+                ("hardware", "trajectory"),
+                values,
+                {"key_path": path, "long_name": f"drawn {path}", "units": HARDWARE_UNITS[field]},
             )
     for name in PER_TRAJECTORY_TOTALS:
         v = VARIABLES[name]

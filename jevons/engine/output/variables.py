@@ -60,6 +60,12 @@ _STEP = [
         "cost per million visible output tokens",
         HW,
     ),
+    Variable(
+        "cost_per_mtok_all",
+        "USD per million tokens",
+        "cost per million tokens processed: input (cached or not) + visible output + thinking",
+        HW,
+    ),
     Variable("tokens_per_mw", "tokens/s per MW", "decoded tokens per second per MW of power", HW),
     Variable(
         "utilization",
@@ -131,6 +137,13 @@ _HORIZON = [
         "horizon_cost_per_mtok",
         "USD per million output tokens",
         "total cost / total output tokens",
+        HW,
+        scope="horizon",
+    ),
+    Variable(
+        "horizon_cost_per_mtok_all",
+        "USD per million tokens",
+        "total cost / total tokens processed (input + output + thinking)",
         HW,
         scope="horizon",
     ),

@@ -3,6 +3,8 @@
 Trajectory ``i`` draws parameter ``p`` from Philox block
 ``(i, PARAMETER_STEP, crc32(p))`` (see ``jevons.kernels.philox``), so its
 inputs are the same in a run of ten trajectories or ten million, in any chunk.
+A hardware profile's uncertain figures are parameters too, keyed
+``supply.uncertainty.<profile>.<field>``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ import numpy as np
 
 from jevons.engine.scenario.distributions import Fixed
 from jevons.engine.scenario.schema import Scenario
-from jevons.kernels.contract import PARAMETER_PATHS, TrajectoryInputs, surge_path
+from jevons.kernels.contract import (
+    HARDWARE_FIELDS,
+    PARAMETER_PATHS,
+    TrajectoryInputs,
+    hardware_path,
+    surge_path,
+)
 from jevons.kernels.layers import market_cap
 from jevons.kernels.philox import parameter_word
 from jevons.kernels.variates import uniform_from_word
@@ -62,4 +70,13 @@ def draw_inputs(
     multipliers = np.empty((len(surges), len(trajectories)))
     for k, surge in enumerate(surges):
         multipliers[k] = _draw(surge.multiplier, surge_path(surge.name), trajectories, key)
-    return TrajectoryInputs(values=values, surge_multipliers=multipliers)
+    supply = scenario.supply
+    hardware = {
+        field: np.empty((len(supply.hardware), len(trajectories))) for field in HARDWARE_FIELDS
+    }
+    for h, profile in enumerate(supply.hardware):
+        uncertain = supply.uncertainty_of(profile)
+        for field in HARDWARE_FIELDS:
+            path = hardware_path(profile.key, field)
+            hardware[field][h] = _draw(getattr(uncertain, field), path, trajectories, key)
+    return TrajectoryInputs(values=values, surge_multipliers=multipliers, hardware=hardware)

@@ -33,6 +33,8 @@ def build_plan(scenario: Scenario) -> ModelPlan:
         decode_rate=np.array(decode),
         power_kw=power,
         all_in_cost_per_gpu_hour=price + power * supply.energy_price_per_kwh,
+        cost_per_gpu_hour=price,
+        energy_price_per_kwh=supply.energy_price_per_kwh,
         fleet_sizes=tuple(scenario.fleet.sizes) if isinstance(scenario.fleet, FixedFleet) else (),
         surge_names=tuple(s.name for s in scenario.variability.surges),
         count_noise=scenario.variability.count_noise,

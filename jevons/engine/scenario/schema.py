@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from jevons.engine.scenario.distributions import Distribution, Fixed
 from jevons.kernels.constants import HOURS_PER_MONTH
@@ -32,6 +33,7 @@ from jevons.kernels.layers import input_tokens
 from jevons.supply.estimate import decode_context
 from jevons.supply.points import MAX_INTERACTIVITY, MAX_TTFT_S
 from jevons.supply.profiles import HardwareProfile, resolve_hardware
+from jevons.supply.specs import MAX_COST_PER_GPU_HOUR, MAX_POWER_KW
 
 STEP_HOURS = {"1h": 1, "1D": 24, "7D": 168}
 
@@ -108,6 +110,7 @@ MAX_SURGE = 1e3
 MAX_CALLS = 1_000_000
 MAX_FLEET = 1_000_000_000
 MAX_ENERGY_PRICE = 1e3  # $/kWh
+MAX_RATE_FACTOR = 1e3  # a drawn multiple of a profile's decode or prefill rate
 
 
 def _non_negative(largest: float, unit: str = ""):
@@ -130,6 +133,11 @@ GrowthRate = Annotated[
 # The model clips the drifted hit rate to [0, 1], so any finite drift is harmless.
 AnyReal = Annotated[Distribution, _within(-math.inf, math.inf, "a number")]
 SurgeMultiplier = Annotated[Distribution, _non_negative(MAX_SURGE)]
+# The busiest window's rate over its hour's mean rate: a window's peak is never below its mean.
+BurstFactor = Annotated[
+    Distribution,
+    _within(1.0, math.inf, "at least 1 (a peak rate over the hour's mean)", largest=MAX_SURGE),
+]
 # thinking tokens and calls per request are not drawn: their moments are (see Reasoning, Agents)
 NonNegative = Annotated[Distribution, _within(0.0, math.inf, "non-negative")]
 
@@ -353,6 +361,9 @@ class Variability(_Section):
     )
     surges: list[Surge] = Field(default_factory=list)
     step_noise: LogSd = Field(default_factory=lambda: Fixed(value=0.0))
+    # Peak GPUs (not GPU-hours, cost or a fixed fleet's hourly unserved work) are sized
+    # for the busiest window inside the busiest hour: its rate / the hour's mean rate.
+    burst_factor: BurstFactor = Field(default_factory=lambda: Fixed(value=1.0))
     # Poisson noise on each step's request count; off only for zero-variance checks.
     count_noise: bool = True
 
@@ -374,6 +385,9 @@ class Supply(_Section):
     # left out of the frontiers.
     ttft_limit_s: float | None = Field(default=None, gt=0, le=MAX_TTFT_S)
     energy_price_per_kwh: float = Field(default=0.0, ge=0, le=MAX_ENERGY_PRICE)
+    # Elastic $/GPU-hour at a step is price x (1 - d)^(years since the horizon's start).
+    price_decline_per_year: PriceDecline = Field(default_factory=lambda: Fixed(value=0.0))
+    uncertainty: dict[str, HardwareUncertainty] = Field(default_factory=dict)
 
     @field_validator("hardware", mode="before")
     @classmethod
@@ -387,6 +401,56 @@ class Supply(_Section):
         if len(names) != len(set(names)):
             raise ValueError(f"hardware names must be unique, got {names}")
         return profiles
+
+    @field_validator("uncertainty")
+    @classmethod
+    def _names_a_profile(cls, tables: dict[str, HardwareUncertainty], info: ValidationInfo):
+        if "hardware" not in info.data:
+            return tables  # the profiles themselves are wrong, and reported
+        names = [p.key for p in info.data["hardware"]]
+        unknown = [key for key in tables if key not in names]
+        if unknown:
+            # reported at supply.uncertainty.<key>, the table that names no profile
+            problem = PydanticCustomError(
+                "value_error", "names no profile in supply.hardware ({names})", {"names": names}
+            )
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [InitErrorDetails(type=problem, loc=(key,), input=key) for key in unknown],
+            )
+        return tables
+
+    def uncertainty_of(self, profile: HardwareProfile) -> HardwareUncertainty:
+        """The profile's drawn figures (its own price and power where none are drawn)."""
+        return self.uncertainty.get(profile.key, HardwareUncertainty()).with_nominal(profile)
+
+
+# A price falls at most 95% a year and rises at most 50%: (1 - d)^years stays finite and
+# positive over any horizon the time axis holds.
+PriceDecline = Annotated[Distribution, _within(-0.5, 0.95, "a fraction a year from -0.5 to 0.95")]
+RateFactor = Annotated[Distribution, _positive(MAX_RATE_FACTOR)]
+
+
+class HardwareUncertainty(_Section):
+    """One profile's figures drawn per trajectory: a price and a power replace the
+    profile's own, the factors multiply its decode and prefill rates."""
+
+    cost_per_gpu_hour: Annotated[Distribution, _positive(MAX_COST_PER_GPU_HOUR)] | None = None
+    power_kw: Annotated[Distribution, _positive(MAX_POWER_KW, " kW")] | None = None
+    throughput_factor: RateFactor = Field(default_factory=lambda: Fixed(value=1.0))
+    prefill_factor: RateFactor = Field(default_factory=lambda: Fixed(value=1.0))
+
+    def with_nominal(self, profile: HardwareProfile) -> HardwareUncertainty:
+        """Every figure as a distribution: a profile's own price and power where not drawn."""
+        price, power = self.cost_per_gpu_hour, self.power_kw
+        return self.model_copy(
+            update={
+                "cost_per_gpu_hour": Fixed(value=profile.cost_per_gpu_hour)
+                if price is None
+                else price,
+                "power_kw": Fixed(value=profile.power_kw) if power is None else power,
+            }
+        )
 
 
 class ElasticFleet(_Section):
