@@ -56,3 +56,22 @@ def user_errors() -> Iterator[None]:
         for line in str(exc).splitlines():
             err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=USER_ERROR) from None
+
+
+# Tables printed to a file or pipe keep every figure whole, whatever the terminal width.
+FILE_WIDTH = 220
+
+
+def print_table(table: Any) -> None:
+    """Print a rich table on standard output: at the terminal's width on a terminal, else
+    wide enough that no figure is cut short."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    # print(width=...) is capped at the console's own width, so widen the console itself
+    saved = out._width
+    out.width = FILE_WIDTH
+    try:
+        out.print(table)
+    finally:
+        out._width = saved

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from jevons.cli.console import out, user_errors
+from jevons.cli.console import out, print_table, user_errors
 from jevons.engine.output.files import write_text
 from jevons.errors import JevonsError
 from jevons.kernels.layers import cost_per_million_tokens
@@ -20,21 +20,6 @@ from jevons.supply.profiles import catalog
 app = typer.Typer()
 
 IMPORT = "import"
-# Tables printed to a file or pipe keep every figure whole, whatever the terminal width.
-FILE_WIDTH = 220
-
-
-def _print_table(table: Table) -> None:
-    if out.is_terminal:
-        out.print(table)
-        return
-    # print(width=...) is capped at the console's width, so widen the console itself
-    saved = out._width
-    out.width = FILE_WIDTH
-    try:
-        out.print(table)
-    finally:
-        out._width = saved
 
 
 def _show(key: str) -> None:
@@ -89,7 +74,7 @@ def _list() -> None:
             f"{p.power_kw:.2f}",
             p.name,
         )
-    _print_table(table)
+    print_table(table)
     out.print(
         "Each profile's headline point. tok/s/GPU as measured (input + output tokens unless the"
         " point says output); prefill and decode: the rates that reproduce it exactly (decode"
@@ -120,7 +105,7 @@ def _check() -> None:
             f"{r.error:+.0%}" if r.estimated > 0 else "-",
             ", ".join(r.assumed),
         )
-    _print_table(table)
+    print_table(table)
     median, largest = log_error_summary(rows)
     out.print(
         f"tokens/s per GPU, each point's own token convention and shape. Roofline efficiencies:"

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jevons.cli.console import err, out, user_errors
+from jevons.cli.console import err, out, print_table, user_errors
 from jevons.engine.execution.distributed import dask_client
 from jevons.engine.execution.run import run_scenario
 from jevons.engine.execution.shards import run_on_cluster, run_shard
@@ -81,26 +81,33 @@ def print_summary(ds: xr.Dataset) -> None:
     table.add_column("hardware", no_wrap=True)
     table.add_column("peak GPUs", justify="right", no_wrap=True)
     table.add_column("$ per M output tokens", justify="right", no_wrap=True)
+    table.add_column(f"$ per M tokens P{middle * 100:g}", justify="right", no_wrap=True)
     table.add_column(f"cost P{middle * 100:g}", justify="right", no_wrap=True)
     for hw in ds.hardware.values:
         sel = ds.sel(hardware=hw)
         peak = " / ".join(_count(float(sel.max_peak_gpus.sel(quantile=p))) for p in levels)
         cost = " / ".join(_money(float(sel.horizon_cost_per_mtok.sel(quantile=p))) for p in levels)
+        every_token = _money(float(sel.horizon_cost_per_mtok_all.sel(quantile=middle)))
         total = _money(float(sel.total_cost.sel(quantile=middle)))
-        table.add_row(str(hw), peak, cost, total)
-    out.print(table)
+        table.add_row(str(hw), peak, cost, every_token, total)
+    print_table(table)
+    out.print(
+        "$ per M tokens counts every token processed (input, output and thinking), the"
+        " seeds' and InferenceX's convention; $ per M output tokens, visible output only.",
+        highlight=False,
+    )
 
     hardware = list(ds.hardware.values)
     if len(hardware) > 1:
-        median = ds.horizon_cost_per_mtok.sel(quantile=middle)
+        median = ds.horizon_cost_per_mtok_all.sel(quantile=middle)
         base = hardware[0]
         for other in hardware[1:]:
             ratio = float(median.sel(hardware=base) / median.sel(hardware=other))
             if ratio != ratio:
-                continue  # no output tokens: nothing to compare
+                continue  # no tokens: nothing to compare
             text = f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.2f}x"
             out.print(
-                f"cost per Mtok (P{middle * 100:g}), {base} / {other}: {text}", highlight=False
+                f"cost per M tokens (P{middle * 100:g}), {base} / {other}: {text}", highlight=False
             )
 
     if "fleet_size" in ds.dims:
@@ -120,7 +127,7 @@ def print_summary(ds: xr.Dataset) -> None:
                 over = float(ds.any_target_breach_probability.sel(at))
                 cells.append(f"{short:.3f} / {over:.3f}")
             fleet.add_row(str(size), *cells)
-        out.print(fleet)
+        print_table(fleet)
         out.print(
             "short: some hour needs more GPUs than the fleet; over target: more than"
             " target utilisation x the fleet",

@@ -65,12 +65,17 @@ def surge_path(name: str) -> str:
 
 # Per-trajectory figures of each hardware profile, drawn from supply.uncertainty.<profile>:
 # the price and power replace the profile's, the factors multiply its decode and prefill rates.
-HARDWARE_FIELDS = ("cost_per_gpu_hour", "power_kw", "throughput_factor", "prefill_factor")
+HARDWARE_FIELDS = (
+    "cost_per_gpu_hour", "power_kw", "throughput_factor", "prefill_factor",
+    "decode_efficiency", "prefill_efficiency",
+)  # fmt: skip
 HARDWARE_UNITS = {
     "cost_per_gpu_hour": "USD/GPU-hour",
     "power_kw": "kW",
     "throughput_factor": "1",
     "prefill_factor": "1",
+    "decode_efficiency": "1",
+    "prefill_efficiency": "1",
 }
 
 

@@ -247,6 +247,14 @@ class HardwareProfile(BaseModel):
         decode = self.decode_efficiency or estimate.fitted_decode_efficiency()
         return decode, estimate.prefill_efficiency()
 
+    def efficiency_decode_rate(self, decode_efficiency, prefill_efficiency,
+                               interactivity: float, context_tokens: float):  # fmt: skip
+        """The roofline's output-only decode tokens/s per GPU at drawn efficiencies (arrays
+        over trajectories allowed); 0 where they cannot reach ``interactivity``."""
+        return self._roofline().decode.decode_rate(
+            interactivity, context_tokens, decode_efficiency, prefill_efficiency
+        )
+
     def _estimated_decode_rate(self, interactivity: float | None, context_tokens: float) -> float:
         if interactivity is None:
             raise ValueError(

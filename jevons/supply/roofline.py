@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.optimize import brentq
+import numpy as np
 
 BYTES_PER_VALUE = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}  # [bytes per parameter or KV value]
 # Share of HBM left for weights and KV cache; the rest holds activations and the runtime.
@@ -35,6 +35,8 @@ USABLE_MEMORY_SHARE = 0.9
 # at most this share, leaving the rest for KV cache (see replica_gpus).
 WEIGHTS_SHARE_OF_REPLICA = 0.5
 FLOPS_PER_PARAMETER_PER_TOKEN = 2.0
+# Halvings of the batch bracket: 2^-80 of it is below float64's resolution.
+BISECTIONS = 80
 
 
 def prefill_rate(dense_flops_per_s, active_parameters, efficiency):
@@ -58,44 +60,49 @@ class DecodeRoofline:
 
     def batch(self, interactivity, context_tokens, memory_efficiency, compute_efficiency):
         """The largest batch [sequences per replica] meeting ``interactivity`` [tokens/s per
-        user] with ``context_tokens`` [tokens] of KV cache per sequence."""
+        user] with ``context_tokens`` [tokens] of KV cache per sequence. The efficiencies
+        may be arrays (one per trajectory); the batch then is one."""
         step = 1.0 / interactivity
         sequence = context_tokens * self.kv_bytes_per_token
-        budget = self.gpus * self.bandwidth * memory_efficiency * step  # bytes a step may read
+        budget = self.gpus * self.bandwidth * np.asarray(memory_efficiency) * step
         by_bandwidth = self._batch_reading(budget, sequence)
         by_compute = (
-            self.gpus * self.flops * compute_efficiency * step
+            self.gpus * self.flops * np.asarray(compute_efficiency) * step
             / (FLOPS_PER_PARAMETER_PER_TOKEN * self.active_parameters)
         )  # fmt: skip
         by_memory = (self.gpus * self.memory * USABLE_MEMORY_SHARE - self.weight_bytes) / sequence
-        return min(by_bandwidth, by_compute, by_memory)
+        return np.minimum(np.minimum(by_bandwidth, by_compute), by_memory)
 
     def touched_weight_bytes(self, batch):
         """Weight bytes a decode step of ``batch`` sequences reads [bytes]."""
         active_share = self.active_weight_bytes / self.weight_bytes
         if active_share >= 1.0:
-            return self.weight_bytes  # dense: (1 - a)^B = 0 for every batch
-        return self.weight_bytes * -math.expm1(batch * math.log1p(-active_share))
+            return self.weight_bytes + 0.0 * np.asarray(batch)  # dense: (1 - a)^B = 0
+        return self.weight_bytes * -np.expm1(np.asarray(batch) * math.log1p(-active_share))
 
     def _batch_reading(self, budget, sequence):
         """The batch whose step reads exactly ``budget`` bytes (weights it touches plus
-        ``sequence`` KV bytes each); the read grows with the batch, so bisect."""
+        ``sequence`` KV bytes each). The read grows with the batch, so bisect, elementwise:
+        each halving keeps the bracket, and ``BISECTIONS`` reach float64's resolution."""
 
         def excess(batch):
             return self.touched_weight_bytes(batch) + batch * sequence - budget
 
-        high = budget / sequence
-        if excess(0.0) >= 0.0:
-            return 0.0  # a dense model's weights alone take longer than the step
-        if excess(high) <= 0.0:
-            return high
-        return brentq(excess, 0.0, high, xtol=1e-9, rtol=1e-12)
+        low = np.zeros_like(budget, dtype=np.float64)
+        high = budget / sequence  # reads at least its KV cache
+        for _ in range(BISECTIONS):
+            middle = 0.5 * (low + high)
+            over = excess(middle) > 0.0
+            high = np.where(over, middle, high)
+            low = np.where(over, low, middle)
+        return low  # 0 where a dense model's weights alone take longer than the step
 
     def decode_rate(self, interactivity, context_tokens, memory_efficiency, compute_efficiency):
         """Output-only decode tokens/s per GPU at ``interactivity`` [tokens/s per user]; 0 where
         no batch of one sequence or more meets it."""
         batch = self.batch(interactivity, context_tokens, memory_efficiency, compute_efficiency)
-        return batch * interactivity / self.gpus if batch >= 1.0 else 0.0
+        rate = np.where(batch >= 1.0, batch * interactivity / self.gpus, 0.0)
+        return float(rate) if rate.ndim == 0 else rate
 
     def highest_interactivity(self, context_tokens, memory_efficiency, compute_efficiency):
         """Tokens/s per user of a batch of one [tokens/s]; 0 if one sequence does not fit."""

@@ -47,14 +47,17 @@ def test_seed_table_reproduces_cost_per_token(tmp_path):
     assert "$4.35" in result.output
     assert "$0.123" in result.output
     assert "35x" in result.output
+    # every request has the benchmark's mean shape: 7,372.5 input and 921.5 output tokens
+    output_share = 921.5 / (7372.5 + 921.5)
     with xr.open_dataset(out) as ds:
-        median = ds.horizon_cost_per_mtok.sel(quantile=0.5)
-        assert float(median.sel(hardware="h200-hgx")) == pytest.approx(
-            1.41 / (90 * 3600) * 1e6, rel=1e-12
-        )
-        assert float(median.sel(hardware="gb300-nvl72")) == pytest.approx(
-            2.65 / (6000 * 3600) * 1e6, rel=1e-12
-        )
+        every_token = ds.horizon_cost_per_mtok_all.sel(quantile=0.5)
+        per_output = ds.horizon_cost_per_mtok.sel(quantile=0.5)
+        for hardware, price, rate in (("h200-hgx", 1.41, 90), ("gb300-nvl72", 2.65, 6000)):
+            expected = price / (rate * 3600) * 1e6
+            assert float(every_token.sel(hardware=hardware)) == pytest.approx(expected, rel=1e-12)
+            assert float(per_output.sel(hardware=hardware)) == pytest.approx(
+                expected / output_share, rel=1e-12
+            )
 
 
 def test_run_writes_a_readable_dataset_with_provenance(tmp_path):

@@ -372,7 +372,7 @@ def test_a_valid_run_never_prints_zero_gpus_or_dollars(tmp_path: Path):
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines() if line.startswith("h200-hgx"))
     figures = [f.strip().strip("$") for cell in row.split("│")[1:] for f in cell.split(" / ")]
-    assert len(figures) == 7, row
+    assert len(figures) == 8, row
     for figure in figures:
         assert figure not in ("0", "0.0", "nan", "n/a") and float(figure.rstrip("kMBT")) > 0, row
 

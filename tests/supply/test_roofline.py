@@ -86,7 +86,7 @@ def test_prefill_efficiency_is_deepseeks_measurement():
     )
 
 
-def hand_llama_on_h100(interactivity, context):
+def hand_llama_on_h100(interactivity, context, memory_efficiency=None):
     """Llama 3.1 70B (BF16) on HGX H100, from the catalog's figures."""
     gpu, llama = GPUS["h100-sxm"], MODELS["llama-3.1-70b"]
     params = llama["total_params_b"] * 1e9
@@ -96,7 +96,8 @@ def hand_llama_on_h100(interactivity, context):
     flops = gpu["dense_tflops"]["bf16"] * 1e12
     sequence = context * llama["kv_bytes_per_token"]
     step = 1 / interactivity
-    memory_efficiency = estimate.fitted_decode_efficiency()
+    if memory_efficiency is None:
+        memory_efficiency = estimate.fitted_decode_efficiency()
     compute_efficiency = estimate.prefill_efficiency()
     bandwidth = replica * gpu["memory_bandwidth_tb_s"] * 1e12 * memory_efficiency * step
     batch = min(
@@ -153,3 +154,43 @@ def test_check_covers_every_measured_point():
     assert len(rows) == len(with_interactivity)
     assert [r.measured for r in rows] == [p["tokens_per_s_per_gpu"] for p in with_interactivity]
     assert all(r.estimated > 0 and math.isfinite(r.error) for r in rows)
+
+
+def test_drawn_decode_efficiency_gives_each_trajectory_its_roofline_rate(hand_dict):
+    import numpy as np
+
+    from jevons.engine.preparation.input_draws import draw_inputs
+    from jevons.engine.preparation.plan import build_plan
+
+    key = "h100-sxm:llama-3.1-70b"
+    hand_dict["supply"]["hardware"] = [{"gpu": "h100-sxm", "model": "llama-3.1-70b"}]
+    hand_dict["supply"]["interactivity"] = 30.0
+    hand_dict["supply"]["uncertainty"] = {
+        key: {"decode_efficiency": {"dist": "uniform", "low": 0.4, "high": 0.8}}
+    }
+    scenario = scenario_from_dict(hand_dict)
+    inputs = draw_inputs(scenario, np.arange(50, dtype=np.uint64), (7, 0))
+    drawn = inputs.hardware["decode_efficiency"][0]
+    assert drawn.min() >= 0.4 and drawn.max() <= 0.8 and drawn.std() > 0.05
+    decode = build_plan(scenario).decode_rate[0] * inputs.hardware["throughput_factor"][0]
+    context = scenario.decode_context_tokens()
+    for eta, rate in zip(drawn, decode, strict=True):
+        assert rate == pytest.approx(hand_llama_on_h100(30.0, context, eta)[1], rel=1e-9)
+    assert (inputs.hardware["prefill_factor"][0] == 1.0).all()
+
+
+def test_drawn_efficiency_is_only_for_an_estimate(hand_dict):
+    hand_dict["supply"]["uncertainty"] = {"test-gpu": {"decode_efficiency": 0.5}}
+    with pytest.raises(ScenarioError, match=r"test-gpu\.decode_efficiency: only a roofline"):
+        scenario_from_dict(hand_dict)
+
+
+def test_an_efficiency_too_low_to_reach_the_requirement_is_named(hand_dict):
+    key = "h100-sxm:llama-3.1-70b"
+    hand_dict["supply"]["hardware"] = [{"gpu": "h100-sxm", "model": "llama-3.1-70b"}]
+    hand_dict["supply"]["interactivity"] = 30.0
+    hand_dict["supply"]["uncertainty"] = {
+        key: {"decode_efficiency": {"dist": "uniform", "low": 0.01, "high": 0.8}}
+    }
+    with pytest.raises(ScenarioError, match=r"decode_efficiency: at its lowest draw, 0\.01"):
+        scenario_from_dict(hand_dict)

@@ -50,6 +50,23 @@ def _draw(dist, path: str, trajectories: np.ndarray, key: tuple[int, int]) -> np
         return np.concatenate(list(pool.map(dist.ppf, chunks)))
 
 
+def _apply_drawn_efficiencies(scenario: Scenario, profile, drawn: dict[str, np.ndarray]) -> None:
+    """Fold a roofline estimate's drawn efficiencies into its rate factors, in place:
+    prefill is proportional to its efficiency, decode is the roofline at the draws."""
+    nominal_decode, nominal_prefill = profile.efficiencies()
+    decode, prefill = drawn["decode_efficiency"], drawn["prefill_efficiency"]
+    if (decode == nominal_decode).all() and (prefill == nominal_prefill).all():
+        return  # fixed at the defaults: the nominal rates already hold them
+    interactivity = scenario.supply.interactivity
+    context = scenario.decode_context_tokens()
+    rates = profile.efficiency_decode_rate(decode, prefill, interactivity, context)
+    nominal = profile.efficiency_decode_rate(
+        nominal_decode, nominal_prefill, interactivity, context
+    )
+    drawn["throughput_factor"] *= rates / nominal
+    drawn["prefill_factor"] *= prefill / nominal_prefill
+
+
 def draw_inputs(
     scenario: Scenario, trajectories: np.ndarray, key: tuple[int, int]
 ) -> TrajectoryInputs:
@@ -79,4 +96,6 @@ def draw_inputs(
         for field in HARDWARE_FIELDS:
             path = hardware_path(profile.key, field)
             hardware[field][h] = _draw(getattr(uncertain, field), path, trajectories, key)
+        if profile.kind == "estimated":
+            _apply_drawn_efficiencies(scenario, profile, {f: v[h] for f, v in hardware.items()})
     return TrajectoryInputs(values=values, surge_multipliers=multipliers, hardware=hardware)

@@ -429,6 +429,7 @@ class Supply(_Section):
 # positive over any horizon the time axis holds.
 PriceDecline = Annotated[Distribution, _within(-0.5, 0.95, "a fraction a year from -0.5 to 0.95")]
 RateFactor = Annotated[Distribution, _positive(MAX_RATE_FACTOR)]
+Efficiency = Annotated[Distribution, _within(1e-3, 1.0, "a share from 0.001 to 1")]
 
 
 class HardwareUncertainty(_Section):
@@ -439,16 +440,26 @@ class HardwareUncertainty(_Section):
     power_kw: Annotated[Distribution, _positive(MAX_POWER_KW, " kW")] | None = None
     throughput_factor: RateFactor = Field(default_factory=lambda: Fixed(value=1.0))
     prefill_factor: RateFactor = Field(default_factory=lambda: Fixed(value=1.0))
+    # A roofline estimate's efficiencies (shares of HBM bandwidth and of dense FLOP/s),
+    # in place of the defaults fitted to the catalog's measurements.
+    decode_efficiency: Efficiency | None = None
+    prefill_efficiency: Efficiency | None = None
 
     def with_nominal(self, profile: HardwareProfile) -> HardwareUncertainty:
-        """Every figure as a distribution: a profile's own price and power where not drawn."""
-        price, power = self.cost_per_gpu_hour, self.power_kw
+        """Every figure as a distribution: a profile's own price and power where not drawn,
+        and a roofline estimate's default efficiencies (1 for other profiles, which have
+        none and never read them)."""
+        decode, prefill = profile.efficiencies() if profile.kind == "estimated" else (1.0, 1.0)
+        nominal = {
+            "cost_per_gpu_hour": profile.cost_per_gpu_hour,
+            "power_kw": profile.power_kw,
+            "decode_efficiency": decode,
+            "prefill_efficiency": prefill,
+        }
         return self.model_copy(
             update={
-                "cost_per_gpu_hour": Fixed(value=profile.cost_per_gpu_hour)
-                if price is None
-                else price,
-                "power_kw": Fixed(value=profile.power_kw) if power is None else power,
+                field: Fixed(value=value) if getattr(self, field) is None else getattr(self, field)
+                for field, value in nominal.items()
             }
         )
 
@@ -516,6 +527,34 @@ class Scenario(_Section):
     @model_validator(mode="after")
     def _every_profile_serves_the_requirement(self) -> Self:
         self.hardware_rates()  # raises, naming the profile, where one cannot
+        supply = self.supply
+        for profile in supply.hardware:
+            uncertain = supply.uncertainty.get(profile.key)
+            if uncertain is None:
+                continue
+            drawn = [
+                field
+                for field in ("decode_efficiency", "prefill_efficiency")
+                if getattr(uncertain, field) is not None
+            ]
+            if drawn and profile.kind != "estimated":
+                raise ValueError(
+                    f"supply.uncertainty.{profile.key}.{drawn[0]}: only a roofline estimate"
+                    " (a profile with no measured point) has efficiencies; use"
+                    " throughput_factor or prefill_factor"
+                )
+            if "decode_efficiency" in drawn:
+                lowest = uncertain.decode_efficiency.draw_range()[0]
+                rate = profile.efficiency_decode_rate(
+                    lowest, profile.efficiencies()[1], supply.interactivity,
+                    self.decode_context_tokens(),
+                )  # fmt: skip
+                if not rate > 0:
+                    raise ValueError(
+                        f"supply.uncertainty.{profile.key}.decode_efficiency: at its lowest"
+                        f" draw, {lowest:g}, the roofline cannot reach supply.interactivity"
+                        f" {supply.interactivity:g}"
+                    )
         return self
 
     @model_validator(mode="after")
