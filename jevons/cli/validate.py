@@ -27,7 +27,19 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario TOML file."
         f" from {h.start} (seed {parsed.simulation.seed})",
         highlight=False,
     )
-    out.print(f"  hardware: {', '.join(plan.hardware)}", highlight=False)
+    at = parsed.supply.interactivity
+    out.print(
+        "  hardware"
+        + (f" at {at:g} tokens/s per user" if at is not None else " at headline points")
+        + " (prefill / output-only decode tokens/s per GPU):",
+        highlight=False,
+    )
+    for profile, prefill, decode in zip(
+        parsed.supply.hardware, plan.prefill_rate, plan.decode_rate, strict=True
+    ):
+        out.print(
+            f"    {profile.key}: {prefill:,.0f} / {decode:,.1f} ({profile.kind})", highlight=False
+        )
     out.print(
         f"  LLM calls per request {plan.calls_per_request:.4g}; thinking tokens per reasoning call"
         f" {plan.thinking_per_reasoning_call:.4g}",

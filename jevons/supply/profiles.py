@@ -216,9 +216,14 @@ class HardwareProfile(BaseModel):
             )
         xs = [x for x, _ in frontier]
         if interactivity > xs[-1] * (1 + 1e-12):
+            within = (
+                f" within supply.ttft_limit_s {ttft_limit:g}"
+                if ttft_limit is not None and len(frontier) < len(self.frontier())
+                else ""
+            )
             raise ValueError(
                 f"supply.interactivity {interactivity:g} is beyond hardware '{self.key}''s"
-                f" frontier, which reaches at most {xs[-1]:g} tokens/s per user"
+                f" frontier, which reaches at most {xs[-1]:g} tokens/s per user{within}"
             )
         if interactivity <= xs[0]:
             return frontier[0][1]

@@ -17,8 +17,11 @@ largest that meets all three limits:
 * compute: ``2 x active parameters x B / (N x FLOP/s x compute efficiency) <= 1 / I``;
 * memory: ``W_total + B x S <= N x HBM x usable share``.
 
-Output tokens/s per GPU are then ``B x I / N``; with ``B < 1`` no batch meets
-``I`` and the interactivity lies beyond the pair's frontier.
+Output tokens/s per GPU are then ``B / (N x t)``, with ``t`` the step's own time:
+``1 / I`` where bandwidth or compute binds, less where memory caps the batch (the
+users then get faster tokens than they need, so slower service never lowers
+throughput). With ``B < 1`` no batch meets ``I`` and the interactivity lies beyond
+the pair's frontier.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ class DecodeRoofline:
         user] with ``context_tokens`` [tokens] of KV cache per sequence. The efficiencies
         may be arrays (one per trajectory); the batch then is one."""
         step = 1.0 / interactivity
-        sequence = context_tokens * self.kv_bytes_per_token
+        sequence = self._sequence_bytes(context_tokens)
         budget = self.gpus * self.bandwidth * np.asarray(memory_efficiency) * step
         by_bandwidth = self._batch_reading(budget, sequence)
         by_compute = (
@@ -72,6 +75,20 @@ class DecodeRoofline:
         )  # fmt: skip
         by_memory = (self.gpus * self.memory * USABLE_MEMORY_SHARE - self.weight_bytes) / sequence
         return np.minimum(np.minimum(by_bandwidth, by_compute), by_memory)
+
+    def _sequence_bytes(self, context_tokens):
+        """KV bytes of one sequence: at least the token being decoded is in context."""
+        return max(context_tokens, 1.0) * self.kv_bytes_per_token
+
+    def step_seconds(self, batch, context_tokens, memory_efficiency, compute_efficiency):
+        """Time of one decode step of ``batch`` sequences [s]: its reads at the bandwidth
+        share, or its FLOPs at the compute share, whichever takes longer."""
+        read = self.touched_weight_bytes(batch) + batch * self._sequence_bytes(context_tokens)
+        flops = FLOPS_PER_PARAMETER_PER_TOKEN * self.active_parameters * np.asarray(batch)
+        return np.maximum(
+            read / (self.gpus * self.bandwidth * np.asarray(memory_efficiency)),
+            flops / (self.gpus * self.flops * np.asarray(compute_efficiency)),
+        )
 
     def touched_weight_bytes(self, batch):
         """Weight bytes a decode step of ``batch`` sequences reads [bytes]."""
@@ -99,23 +116,24 @@ class DecodeRoofline:
 
     def decode_rate(self, interactivity, context_tokens, memory_efficiency, compute_efficiency):
         """Output-only decode tokens/s per GPU at ``interactivity`` [tokens/s per user]; 0 where
-        no batch of one sequence or more meets it."""
+        no batch of one sequence or more meets it. Where memory caps the batch, a step
+        takes less than ``1 / interactivity``: the users get faster tokens than they need,
+        and the rate is the batch over the step's own time."""
         batch = self.batch(interactivity, context_tokens, memory_efficiency, compute_efficiency)
-        rate = np.where(batch >= 1.0, batch * interactivity / self.gpus, 0.0)
+        reached = batch >= 1.0
+        batch = np.where(reached, batch, 1.0)
+        step = self.step_seconds(batch, context_tokens, memory_efficiency, compute_efficiency)
+        rate = np.where(reached, batch / (self.gpus * step), 0.0)
         return float(rate) if rate.ndim == 0 else rate
 
     def highest_interactivity(self, context_tokens, memory_efficiency, compute_efficiency):
         """Tokens/s per user of a batch of one [tokens/s]; 0 if one sequence does not fit."""
-        sequence = context_tokens * self.kv_bytes_per_token
+        sequence = self._sequence_bytes(context_tokens)
         if self.gpus * self.memory * USABLE_MEMORY_SHARE - self.weight_bytes < sequence:
             return 0.0
-        read = (self.touched_weight_bytes(1.0) + sequence) / (
-            self.gpus * self.bandwidth * memory_efficiency
+        return float(
+            1.0 / self.step_seconds(1.0, context_tokens, memory_efficiency, compute_efficiency)
         )
-        compute = (FLOPS_PER_PARAMETER_PER_TOKEN * self.active_parameters) / (
-            self.gpus * self.flops * compute_efficiency
-        )
-        return 1.0 / max(read, compute)
 
 
 def replica_gpus(weight_bytes, memory_per_gpu, scale_up_gpus):

@@ -172,7 +172,10 @@ def test_validate_reports_the_plan():
     result = runner.invoke(app, ["validate", str(SCENARIOS / "seed-table.toml")])
     assert result.exit_code == 0, result.output
     assert "valid" in result.output
-    assert "h200-hgx, gb300-nvl72" in result.output
+    # the rates each profile runs on: the headline points' reproducing rates
+    prefill = 73_700 / 8  # DeepSeek's H800 prefill at H200's (equal) dense FP8 TFLOPS
+    decode = 921.5 / ((7372.5 + 921.5) / 90 - 7372.5 / prefill)
+    assert f"h200-hgx: {prefill:,.0f} / {decode:,.1f} (measured)" in result.output
 
 
 def test_hardware_lists_the_catalog_and_shows_sources():

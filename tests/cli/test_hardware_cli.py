@@ -2,7 +2,9 @@
 
 import tomllib
 from importlib import resources
+from pathlib import Path
 
+import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
@@ -70,3 +72,47 @@ def test_scenario_naming_a_missing_profile_file_is_one_line(tmp_path):
     assert result.exit_code == 2
     assert "none.toml: no such file" in result.output
     assert not (tmp_path / "o.nc").exists()
+
+
+POINT = (
+    'model = "deepseek-r1", precision = "fp8", input_tokens = 8000, output_tokens = 1000,'
+    " tokens_per_s_per_gpu = 90.0"
+)
+HOSTILE_PROFILES = {
+    "unknown model": (
+        '[{ gpu = "h100-sxm", model = "gpt-9" }]',
+        "unknown model 'gpt-9'",
+    ),
+    "no token convention": (
+        f'[{{ key = "p", gpu = "h200-hgx", points = [{{ {POINT} }}] }}]',
+        "token_convention: missing required key",
+    ),
+    "zero rate": (
+        f'[{{ key = "p", gpu = "h200-hgx", points = [{{ {POINT.replace("90.0", "0.0")},'
+        ' token_convention = "input+output" }] }]',
+        "tokens_per_s_per_gpu",
+    ),
+    "inconsistent point": (
+        f'[{{ key = "p", gpu = "h200-hgx", points = [{{ {POINT.replace("90.0", "90000.0")},'
+        ' token_convention = "input+output" }] }]',
+        "hardware 'p': the point 90000 tok/s/GPU",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_PROFILES))
+def test_hostile_profiles_get_one_line_and_no_output(tmp_path, case):
+    profiles, message = HOSTILE_PROFILES[case]
+    scenario = write(tmp_path, GOOD.replace('hardware = "h200-hgx"', f"hardware = {profiles}"))
+    out = tmp_path / "o.nc"
+    result = runner.invoke(app, ["run", str(scenario), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_the_readme_shows_the_current_check_table():
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    printed = runner.invoke(app, ["hardware", "--check"]).output.rstrip()
+    assert "```\n" + printed + "\n```" in readme

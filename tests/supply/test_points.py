@@ -186,3 +186,9 @@ def test_interactivity_beyond_a_catalog_frontier_names_the_profile_and_its_reach
     top = max(p["interactivity"] for p in TABLE["mi355x"]["points"])
     with pytest.raises(ScenarioError, match=rf"hardware 'mi355x'.*at most {top:g} tokens/s"):
         shape_scenario("mi355x", entry, top * 2)
+
+
+def test_beyond_a_frontier_cut_by_the_ttft_limit_says_so():
+    # a 1 s limit leaves only the 20 tokens/s point (the others state TTFTs of 9 and 2 s)
+    with pytest.raises(ValueError, match=r"at most 20 tokens/s per user within supply\.ttft"):
+        frontier_profile().decode_rate(30.0, ttft_limit=1.0)

@@ -48,6 +48,16 @@ def test_memory_and_compute_limits_bind_by_hand():
     assert roof.batch(10.0, 1000.0, 1.0, 0.5) == pytest.approx(5000.0, rel=1e-12)
 
 
+def test_a_memory_capped_batch_runs_at_its_own_step_time():
+    """620 sequences fit; their step reads 1e10 + 620 x 1e8 bytes at 1e14 bytes/s = 0.72 ms,
+    faster than the 100 ms a 10 tokens/s user needs: 620 / 0.72 ms tokens/s, at any slower
+    requirement too (slower service never lowers throughput)."""
+    roof = dense(bandwidth=1e14)
+    for interactivity in (10.0, 5.0, 1.0):
+        rate = roof.decode_rate(interactivity, 1000.0, 1.0, 1.0)
+        assert rate == pytest.approx(620 / ((1e10 + 620 * 1e8) / 1e14), rel=1e-12)
+
+
 def test_highest_interactivity_is_a_batch_of_one():
     # one sequence: (1e10 + 1e8) bytes at 1e12 bytes/s -> 1 / 0.0101 tokens/s
     top = dense().highest_interactivity(1000.0, 1.0, 1.0)
@@ -106,7 +116,13 @@ def hand_llama_on_h100(interactivity, context, memory_efficiency=None):
         (replica * gpu["memory_gb"] * 1e9 * 0.9 - weights) / sequence,
     )
     prefill = compute_efficiency * flops / (2 * params)
-    return prefill, batch * interactivity / replica
+    step = max(
+        (weights + batch * sequence)
+        / (replica * gpu["memory_bandwidth_tb_s"] * 1e12)
+        / memory_efficiency,
+        2 * params * batch / (replica * flops * compute_efficiency),
+    )  # the step's own time: 1 / interactivity unless memory caps the batch
+    return prefill, batch / (replica * step)
 
 
 def test_a_pair_with_no_measured_point_runs_on_the_estimate(hand_dict):
@@ -192,5 +208,22 @@ def test_an_efficiency_too_low_to_reach_the_requirement_is_named(hand_dict):
     hand_dict["supply"]["uncertainty"] = {
         key: {"decode_efficiency": {"dist": "uniform", "low": 0.01, "high": 0.8}}
     }
-    with pytest.raises(ScenarioError, match=r"decode_efficiency: at its lowest draw, 0\.01"):
+    with pytest.raises(ScenarioError, match=r"lowest drawn efficiencies \(decode 0\.01,"):
         scenario_from_dict(hand_dict)
+
+
+def test_a_prefill_efficiency_too_low_for_decode_compute_is_named(hand_dict):
+    key = "h100-sxm:llama-3.1-70b"
+    hand_dict["supply"]["hardware"] = [{"gpu": "h100-sxm", "model": "llama-3.1-70b"}]
+    hand_dict["supply"]["interactivity"] = 30.0
+    hand_dict["supply"]["uncertainty"] = {
+        key: {"prefill_efficiency": {"dist": "uniform", "low": 0.001, "high": 0.002}}
+    }
+    with pytest.raises(ScenarioError, match=r"prefill 0\.001\) the roofline cannot reach"):
+        scenario_from_dict(hand_dict)
+
+
+def test_zero_context_still_gives_a_finite_estimate():
+    assert dense().decode_rate(50.0, 0.0, 1.0, 1.0) == pytest.approx(
+        (2e10 - 1e10) / 1e5 * 50.0, rel=1e-9
+    )  # one token of context: 1e5 bytes per sequence

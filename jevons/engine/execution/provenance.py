@@ -45,4 +45,26 @@ def finish_dataset(
     }
     if mode == "sketch":
         provenance["relative_accuracy"] = scenario.simulation.relative_accuracy
-    return build_dataset(summary, plan, provenance)
+    supply = scenario.supply
+    if supply.interactivity is not None:
+        provenance["interactivity"] = supply.interactivity
+    ds = build_dataset(summary, plan, provenance)
+    # The rates each profile ran on, so a result can be traced to its benchmark points.
+    ds = ds.assign_coords(
+        prefill_tokens_per_s=("hardware", plan.prefill_rate),
+        decode_tokens_per_s=("hardware", plan.decode_rate),
+        supply_kind=("hardware", [profile.kind for profile in supply.hardware]),
+    )
+    ds["prefill_tokens_per_s"].attrs = {
+        "units": "tokens/s per GPU",
+        "long_name": "prefill rate (nominal: before any drawn factor)",
+    }
+    ds["decode_tokens_per_s"].attrs = {
+        "units": "output tokens/s per GPU",
+        "long_name": "decode rate reproducing the profile's benchmark points at the"
+        " scenario's interactivity (nominal: before any drawn factor)",
+    }
+    ds["supply_kind"].attrs["long_name"] = (
+        "measured (benchmark points), estimated (roofline) or rates (typed in)"
+    )
+    return ds

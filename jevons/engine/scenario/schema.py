@@ -543,17 +543,26 @@ class Scenario(_Section):
                     " (a profile with no measured point) has efficiencies; use"
                     " throughput_factor or prefill_factor"
                 )
-            if "decode_efficiency" in drawn:
-                lowest = uncertain.decode_efficiency.draw_range()[0]
+            if drawn:
+                # the rate rises with each efficiency: the lowest draws must still serve
+                lowest = [
+                    getattr(uncertain, field).draw_range()[0]
+                    if getattr(uncertain, field) is not None
+                    else nominal
+                    for field, nominal in zip(
+                        ("decode_efficiency", "prefill_efficiency"),
+                        profile.efficiencies(),
+                        strict=True,
+                    )
+                ]
                 rate = profile.efficiency_decode_rate(
-                    lowest, profile.efficiencies()[1], supply.interactivity,
-                    self.decode_context_tokens(),
-                )  # fmt: skip
+                    *lowest, supply.interactivity, self.decode_context_tokens()
+                )
                 if not rate > 0:
                     raise ValueError(
-                        f"supply.uncertainty.{profile.key}.decode_efficiency: at its lowest"
-                        f" draw, {lowest:g}, the roofline cannot reach supply.interactivity"
-                        f" {supply.interactivity:g}"
+                        f"supply.uncertainty.{profile.key}: at the lowest drawn efficiencies"
+                        f" (decode {lowest[0]:g}, prefill {lowest[1]:g}) the roofline cannot"
+                        f" reach supply.interactivity {supply.interactivity:g}"
                     )
         return self
 
