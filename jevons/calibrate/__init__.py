@@ -1,0 +1,1 @@
+"""Calibration: serving traces turned into scenario inputs with stated uncertainty."""
