@@ -18,6 +18,7 @@ if not HAS_GPU:
 requires_gpu = pytest.mark.skipif(not HAS_GPU, reason="needs an NVIDIA GPU")
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+TRACES = SCENARIOS / "traces"  # public serving traces, with their sources and licences
 
 # A scenario with no uncertainty at all, small enough to check by hand.
 HAND_SCENARIO = {

@@ -14,8 +14,8 @@ import pytest
 from jevons.calibrate.arrivals import Arrivals, ArrivalStats
 from jevons.calibrate.trace import TraceChunk
 from jevons.errors import JevonsError
+from tests.conftest import TRACES
 
-TRACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "traces"
 MOONCAKE = TRACES / "mooncake_conversation_trace.jsonl"
 AZURE_CONV = TRACES / "azure_llm_inference_2023_conv.csv"
 # 2024-01-01 00:00:00 UTC, a Monday
@@ -252,7 +252,6 @@ def azure_times(path: Path) -> np.ndarray:
     return whole + fraction
 
 
-@pytest.mark.skipif(not MOONCAKE.exists(), reason="shipped traces not present")
 def test_mooncake_conversation_trace():
     times = mooncake_times()
     stats = arrivals(times, has_clock=False, size=4_096)
@@ -276,7 +275,6 @@ def test_mooncake_conversation_trace():
         assert burst.maximum == pytest.approx(maximum, rel=1e-12)
 
 
-@pytest.mark.skipif(not AZURE_CONV.exists(), reason="shipped traces not present")
 def test_azure_conversation_trace():
     times = azure_times(AZURE_CONV)
     stats = arrivals(times, has_clock=True, size=4_096)
