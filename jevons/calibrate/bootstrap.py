@@ -76,6 +76,11 @@ class BlockMeans:
         self._int_sums = np.zeros((4, 0), dtype=np.int64)  # requests, ok, input, output
         self._squares = np.zeros((2, 0), dtype=np.float64)
 
+    @property
+    def empty(self) -> bool:
+        """No request added yet."""
+        return self._last_s == -math.inf
+
     def add(self, chunk: TraceChunk) -> None:
         time_s = np.asarray(chunk.time_s, dtype=np.float64)
         if time_s.size == 0:
