@@ -2,15 +2,15 @@
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from jevons.calibrate.bootstrap import BlockMeans, block_bootstrap
 from jevons.calibrate.trace import TraceChunk
+from tests.conftest import TRACES
 
-MOONCAKE = Path("/work/shared/data/traces/mooncake_conversation_trace.jsonl")
+MOONCAKE = TRACES / "mooncake_conversation_trace.jsonl"
 
 
 def chunk(time_s, input_tokens, output_tokens, failed=None):

@@ -2,7 +2,6 @@
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +10,9 @@ from scipy import stats
 from jevons.calibrate.fits import TokenHistogram, fit_families
 from jevons.calibrate.trace import TraceChunk
 from jevons.engine.scenario.distributions import Gamma, LogNormal
+from tests.conftest import TRACES
 
-MOONCAKE = Path("/work/shared/data/traces/mooncake_conversation_trace.jsonl")
+MOONCAKE = TRACES / "mooncake_conversation_trace.jsonl"
 SCIPY_FAMILIES = {"lognormal": stats.lognorm, "gamma": stats.gamma, "weibull": stats.weibull_min}
 
 

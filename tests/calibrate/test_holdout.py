@@ -1,7 +1,6 @@
 """The held-out check on hand-made traces: one that does not change, one that shifts."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +8,9 @@ import pytest
 from jevons.calibrate.bootstrap import BlockMeans, block_bootstrap
 from jevons.calibrate.holdout import HoldoutSplit, split_time
 from jevons.calibrate.trace import TraceChunk
+from tests.conftest import TRACES
 
-MOONCAKE = Path("/work/shared/data/traces/mooncake_conversation_trace.jsonl")
+MOONCAKE = TRACES / "mooncake_conversation_trace.jsonl"
 
 
 def chunk(time_s, input_tokens, output_tokens):
