@@ -1,16 +1,13 @@
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from jevons.calibrate.prefix_cache import PrefixCacheReplay
 from jevons.calibrate.trace import TraceChunk
+from tests.conftest import TRACES
 
-MOONCAKE = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared/data/traces/mooncake_conversation_trace.jsonl"
-)
+MOONCAKE = TRACES / "mooncake_conversation_trace.jsonl"
 
 
 def chunk_of(requests: list[tuple[list[int], int]], first_line: int = 1) -> TraceChunk:
@@ -164,8 +161,6 @@ def test_replay_matches_brute_force_on_random_traces(seed):
 
 
 def test_mooncake_trace_reproduces_the_published_seen_before_share():
-    if not MOONCAKE.exists():
-        pytest.skip(f"{MOONCAKE} is not here")
     rows = [json.loads(line) for line in MOONCAKE.read_text().splitlines()]
     trace = [(row["hash_ids"], row["input_length"]) for row in rows]
     result = replay(trace, None, chunk_rows=5000)

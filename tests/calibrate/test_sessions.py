@@ -1,16 +1,13 @@
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from jevons.calibrate.sessions import PREFIX_HASHES, SESSION_COLUMN, SessionInference
 from jevons.calibrate.trace import TraceChunk
+from tests.conftest import TRACES
 
-MOONCAKE = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared/data/traces/mooncake_conversation_trace.jsonl"
-)
+MOONCAKE = TRACES / "mooncake_conversation_trace.jsonl"
 
 
 def hashed_chunk(requests, first_line=1):
@@ -172,8 +169,6 @@ def test_links_match_brute_force_on_random_chats(seed):
 
 @pytest.fixture(scope="module")
 def mooncake():
-    if not MOONCAKE.exists():
-        pytest.skip(f"{MOONCAKE} is not here")
     rows = [json.loads(line) for line in MOONCAKE.read_text().splitlines()]
     return [(row["hash_ids"], row["input_length"], row["timestamp"] / 1000) for row in rows]
 
