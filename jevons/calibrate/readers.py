@@ -65,7 +65,8 @@ def open_trace(
     format : one of :data:`FORMATS`; None detects it from the first line.
     columns : for the generic CSV, the header name of each field: ``time``
         (seconds as numbers, or dates), ``input`` and ``output`` [tokens], and
-        optionally ``session`` (a conversation id). Implies ``format="csv"``.
+        optionally ``session`` (a conversation id; chunks carry it as int64 labels
+        numbered in order of first appearance). Implies ``format="csv"``.
     skip_bad : count and leave out malformed rows instead of stopping.
     chunk_rows : the most requests in one :class:`TraceChunk` [rows].
     """
@@ -217,8 +218,11 @@ def _sniff(path: Path) -> str:
         raise JevonsError(f"{path}: no such file")
     if path.is_dir():
         raise JevonsError(f"{path}: a folder, not a trace file")
-    with open(path, "rb") as f:
-        head = f.read(_SNIFF_BYTES)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except OSError as err:
+        raise JevonsError(f"{path}: cannot read ({err.strerror})") from None
     if head.startswith(b"\x1f\x8b"):
         raise JevonsError(f"{path}: a gzip-compressed file; decompress it first")
     if b"\x00" in head:
@@ -355,6 +359,7 @@ class _CsvLayout(_Layout):
             pad = [""] * self._n_fields
             rows = [pad if s else r for r, s in zip(rows, short, strict=True)]
         cells = {key: list(map(itemgetter(i), rows)) for key, i in self._index.items()}
+        rows.clear()  # the row lists are a third of a chunk's memory; only the cells are needed
         if self._time_kind is None:
             first = next((c for c, s in zip(cells["time"], short, strict=True) if not s), "")
             self._time_kind = "seconds" if _is_number(first) else "date"
