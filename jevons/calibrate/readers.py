@@ -55,7 +55,7 @@ def open_trace(
     format: str | None = None,
     columns: Mapping[str, str] | None = None,
     skip_bad: bool = False,
-    chunk_rows: int = 1_000_000,
+    chunk_rows: int = 100_000,
 ) -> TraceReader:
     """Open a trace file for chunked reading.
 

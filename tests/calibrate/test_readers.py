@@ -6,19 +6,17 @@ import csv
 import gzip
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from jevons.calibrate.readers import open_trace
 from jevons.errors import JevonsError
+from tests.conftest import TRACES
 
-TRACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "traces"
 MOONCAKE = TRACES / "mooncake_conversation_trace.jsonl"
 AZURE_CONV = TRACES / "azure_llm_inference_2023_conv.csv"
 AZURE_CODE = TRACES / "azure_llm_inference_2023_code.csv"
-requires_traces = pytest.mark.skipif(not MOONCAKE.exists(), reason="shipped traces not found")
 
 FIELDS = ("line", "time_s", "input_tokens", "output_tokens", "failed", "session")
 
@@ -53,7 +51,6 @@ def error_of(path, **options):
 # --- the shipped traces -------------------------------------------------------------------
 
 
-@requires_traces
 def test_mooncake_conversation_known_figures():
     trace = open_trace(MOONCAKE)
     rows, hashes, _ = read_all(trace)
@@ -77,7 +74,6 @@ def test_mooncake_conversation_known_figures():
     assert 3500 < info.span_s <= 3600  # about one hour
 
 
-@requires_traces
 @pytest.mark.parametrize("path", [AZURE_CONV, AZURE_CODE], ids=["conv", "code"])
 def test_azure_traces_match_a_csv_module_reading(path):
     trace = open_trace(path)
@@ -104,13 +100,11 @@ def test_azure_traces_match_a_csv_module_reading(path):
     assert datetime.fromtimestamp(info.start_s, UTC).strftime("%Y-%m-%d %H") == "2023-11-16 18"
 
 
-@requires_traces
 def test_azure_conversation_row_count():
     assert open_trace(AZURE_CONV).info.rows == 19366
     assert open_trace(AZURE_CODE).info.rows == 8819
 
 
-@requires_traces
 @pytest.mark.parametrize("path", [MOONCAKE, AZURE_CONV], ids=["mooncake", "azure"])
 def test_chunks_of_seven_rows_give_the_same_requests(path):
     whole, whole_hashes, whole_sizes = read_all(open_trace(path))
@@ -124,7 +118,6 @@ def test_chunks_of_seven_rows_give_the_same_requests(path):
         assert all(np.array_equal(a, b) for a, b in zip(small_hashes, whole_hashes, strict=True))
 
 
-@requires_traces
 def test_a_trace_is_read_again_on_each_pass():
     trace = open_trace(AZURE_CODE, chunk_rows=1000)
     first, _, _ = read_all(trace)
