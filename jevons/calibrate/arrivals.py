@@ -12,24 +12,22 @@ The seconds grid
     (``TraceInfo.has_clock``) these are UTC seconds since the epoch.
 
 Burst factor (what :attr:`ArrivalStats.bursts` holds)
-    For each window length ``w`` [s], windows tile the grid from its origin:
-    window ``k`` is seconds ``[k w, (k + 1) w)``; the last may extend past the grid.
-    Hours tile the grid the same way (hour ``h`` is seconds ``[3600 h, 3600 (h+1))``
-    from the origin, not clock hours), so each window lies in exactly one hour.
-    A window's ratio is
+    ``variability.burst_factor`` is the rate of the busiest window inside the
+    busiest hour over that hour's mean rate. Hours tile the grid from its origin
+    (hour ``h`` is seconds ``[3600 h, 3600 (h+1))``, not clock hours); the
+    busiest is the one of highest mean rate (requests over the seconds of it the
+    grid covers) among those covering at least half an hour, or the whole grid
+    for a trace shorter than that. For each window length ``w`` [s], whole windows
+    tile that hour from its start (a shorter rest at its end is left out, unless
+    the hour is shorter than one window). A window's ratio is
 
-        (requests in the window / w) / (requests in its hour / seconds of its hour)
+        (requests in the window / its seconds) / (requests in the hour / its seconds)
 
-    where an hour's seconds are 3600, or fewer for the last hour where the grid
-    ends inside it (for a trace shorter than an hour: the whole grid's mean rate).
-    Windows in hours without requests are left out (no rate to compare with). The
-    figure is the ``quantile`` of these ratios over all windows left (numpy's
-    linear interpolation), with the maximum beside it. The scenario's
-    ``variability.burst_factor`` is the busiest window's rate over the busiest
-    hour's mean rate (at least 1): the ratio at a high quantile is that figure
-    without letting a single window decide it. At low rates short windows mostly
-    measure counting noise (a 1 s window holding a few requests); longer windows
-    describe load swings a fleet has to absorb.
+    The figure is the ``quantile`` of these ratios over the hour's windows (numpy's
+    linear interpolation), with the maximum beside it: a high quantile is the
+    busiest window without letting a single one decide it. At low rates short
+    windows mostly measure counting noise (a 1 s window holding a few requests);
+    longer windows describe load swings a fleet has to absorb.
 
 Calendar weights
     Only with a clock: hour-of-day weights when the grid covers at least 24 hours,
@@ -51,6 +49,8 @@ from jevons.calibrate.trace import TraceChunk
 from jevons.errors import JevonsError
 
 SECONDS_PER_HOUR = 3600
+# The busiest hour must cover at least this much of the grid [s].
+MIN_BUSIEST_HOUR_S = 1800
 SECONDS_PER_DAY = 86_400
 HOURS_PER_WEEK = 168
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday; Monday is 0
@@ -293,18 +293,25 @@ class Arrivals:
 
 
 def _burst(counts: np.ndarray, window_s: int, quantile: float) -> BurstWindow:
-    """Window-rate over hour-mean-rate ratios for one window length (module doc)."""
+    """Window-rate over hour-mean-rate ratios for one window length, in the busiest hour
+    (module doc)."""
     n = len(counts)
     hours = -(-n // SECONDS_PER_HOUR)
     hour_requests = _block_sums(counts, SECONDS_PER_HOUR, hours)
-    hour_seconds = np.full(hours, float(SECONDS_PER_HOUR))
-    hour_seconds[-1] = n - SECONDS_PER_HOUR * (hours - 1)
+    hour_seconds = np.minimum(SECONDS_PER_HOUR, n - SECONDS_PER_HOUR * np.arange(hours))
     hour_rate = hour_requests / hour_seconds
-    windows = -(-n // window_s)
-    window_rate = _block_sums(counts, window_s, windows) / window_s
-    window_hour = np.arange(windows) * window_s // SECONDS_PER_HOUR
-    kept = hour_rate[window_hour] > 0
-    ratios = window_rate[kept] / hour_rate[window_hour[kept]]
+    # a sliver of an hour at the grid's end is too short to be the busiest
+    long_enough = hour_seconds >= MIN_BUSIEST_HOUR_S
+    candidates = np.where(long_enough, hour_rate, -1.0) if long_enough.any() else hour_rate
+    busiest = int(np.argmax(candidates))
+    lo = busiest * SECONDS_PER_HOUR
+    hour = counts[lo : lo + hour_seconds[busiest]]
+    # whole windows only: a sliver at the end counts too few seconds to mean a rate
+    windows = max(len(hour) // window_s, 1)
+    window_seconds = np.minimum(window_s, len(hour) - window_s * np.arange(windows))
+    counted = hour[: windows * window_s]
+    window_rate = _block_sums(counted, window_s, windows) / window_seconds
+    ratios = window_rate / hour_rate[busiest]
     return BurstWindow(
         window_s=window_s,
         quantile=quantile,

@@ -284,17 +284,16 @@ def fit_families(data: TokenCounts | TokenHistogram) -> FitReport:
         raise ValueError(f"{counts_all.column}: no requests to fit")
     positive = values > 0
     x, w = values[positive].astype(np.float64), counts[positive].astype(np.float64)
-    if len(x) < 2:
-        raise ValueError(
-            f"{counts_all.column}: a fit needs at least two distinct positive token counts,"
-            f" got {len(x)}"
-        )
+    # A family needs two distinct positive counts; with fewer, only the data's own values.
+    parametric = len(x) >= 2
+    if not len(x):
+        x, w = values.astype(np.float64), counts.astype(np.float64)
     n_all = float(counts.sum())
     mean = float(np.sum(counts * values.astype(np.float64)) / n_all)
     sd = math.sqrt(float(np.sum(counts * (values - mean) ** 2) / n_all))
 
     fits = []
-    for family, fitter in _FITTERS.items():
+    for family, fitter in _FITTERS.items() if parametric else ():
         parameters, frozen = fitter(x, w)
         log_likelihood = float(np.sum(w * frozen.logpdf(x)))
         fits.append(
@@ -328,16 +327,22 @@ def fit_families(data: TokenCounts | TokenHistogram) -> FitReport:
         )
     )
 
-    best = min(fits[:3], key=lambda f: f.aic if f.aic is not None else math.inf)
+    best = min(fits[:-1] or fits, key=lambda f: f.aic if f.aic is not None else math.inf)
     supported = min(
         (f for f in fits if f.family in SCENARIO_FAMILIES),
         key=lambda f: f.aic if f.aic is not None else math.inf,
+        default=fits[-1],  # no family fitted: the empirical distribution
     )
     notes = [
         "family chosen by the lowest AIC = 2k - 2 ln L (k = 2) among lognormal, gamma,"
         " Weibull; the empirical distribution has no AIC (one parameter per distinct value)",
         "KS distance: sup |F_fit - F_data| over the positive counts",
     ]
+    if not parametric:
+        notes.append(
+            f"{len(x)} distinct {counts_all.column} value(s): no family can be fitted, so the"
+            " empirical distribution stands"
+        )
     if counts_all.zeros:
         notes.append(
             f"{counts_all.zeros} requests with zero {counts_all.column} are in the mean and"

@@ -21,6 +21,8 @@ def _mean_table(estimate: float, se: float) -> dict | float:
 
 def _shape(fit: FitReport) -> str:
     chosen = fit.fit(fit.scenario_family)
+    if chosen.aic is None:
+        return f"per-request shape: no family fitted; median {fit.median:g}, P95 {fit.p95:g}"
     parameters = ", ".join(f"{k} {v:.4g}" for k, v in chosen.parameters.items())
     return (
         f"per-request shape: {fit.scenario_family} ({parameters}; AIC {chosen.aic:.6g},"
@@ -31,6 +33,12 @@ def _shape(fit: FitReport) -> str:
 def settings(calibration: Calibration, cache_capacity: int | None = None) -> list[Setting]:
     """The scenario keys the trace identifies, each with its provenance comment."""
     means = calibration.means
+    fitted = (
+        ""
+        if calibration.holdout_fraction is None
+        else f" over the fitted part (the first {1 - calibration.holdout_fraction:.0%} of the"
+        f" span, {calibration.holdout.fitted_requests:,} requests)"
+    )
     found = []
     for key, mean, fit in (
         ("usage.input_tokens_per_request", means.input_tokens_per_request, calibration.input_fit),
@@ -40,7 +48,7 @@ def settings(calibration: Calibration, cache_capacity: int | None = None) -> lis
             Setting(
                 key,
                 _mean_table(mean.estimate, mean.se),
-                f"trace mean {mean.estimate:,.1f}, block-bootstrap SE {mean.se:,.1f}"
+                f"trace mean{fitted} {mean.estimate:,.1f}, block-bootstrap SE {mean.se:,.1f}"
                 f" ({means.n_blocks} blocks of {means.block_s:g} s); {_shape(fit)}",
             )
         )
@@ -106,6 +114,12 @@ def header(calibration: Calibration, cache_capacity: int | None = None) -> list[
         + ("; rows were out of time order and were sorted" if not info.sorted_in_time else "")
         + ".",
     ]
+    if calibration.holdout_fraction is not None:
+        lines.append(
+            f"Token means and shapes come from the first {1 - calibration.holdout_fraction:.0%}"
+            " of the span (the rest was held out to check them); arrivals, cache and sessions"
+            " from all of it."
+        )
     for fit in (calibration.input_fit, calibration.output_fit):
         if fit.failed:
             lines.append(f"{fit.failed:,} failed requests (no output) left out of the fits.")

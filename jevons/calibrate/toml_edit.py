@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import tomlkit
-from tomlkit.items import InlineTable
+from tomlkit.items import AoT, InlineTable, Table
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,34 @@ def _item(value: Any) -> Any:
     return value
 
 
+def _after_last_value(table: Any) -> int | None:
+    """Where a new key goes in ``table``: after its last plain key, before the comments and
+    sub-tables that follow it (they belong to what comes next)."""
+    last = None
+    for index, (key, item) in enumerate(table.value.body):
+        if key is not None and not isinstance(item, Table | AoT):
+            last = index
+    return None if last is None else last + 1
+
+
 def _put(doc: Any, setting: Setting) -> None:
     section, name = setting.key.split(".")
     if section not in doc:
         doc.add(section, tomlkit.table())
     table = doc[section]
-    table[name] = _item(setting.value)
-    if setting.comment:
-        table[name].comment(setting.comment)
+    comment = setting.comment
+    if name in table:
+        table[name] = _item(setting.value)
+        # the comments above the key described the value it replaces
+        comment = f"calibrated, replacing the value the comments above describe; {comment}"
+    else:
+        position = _after_last_value(table)
+        if position is None or position >= len(table.value.body):
+            table[name] = _item(setting.value)
+        else:
+            table.value._insert_at(position, name, _item(setting.value))
+    if comment:
+        table[name].comment(comment)
 
 
 def fragment_text(settings: list[Setting], header: list[str]) -> str:

@@ -14,6 +14,8 @@ from jevons.errors import JevonsError
 
 app = typer.Typer()
 
+MAX_CACHE_BLOCKS = 10**12  # 512 PB of KV cache: more than any fleet holds
+
 
 def _columns(text: str | None) -> dict[str, str] | None:
     if text is None:
@@ -30,17 +32,26 @@ def _columns(text: str | None) -> dict[str, str] | None:
     return mapping
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
 def _capacity(text: str | None) -> int | None:
     if text is None or text == "unbounded":
         return None
     try:
-        value = int(float(text))
+        value = int(text.replace("_", ""))
     except ValueError:
         raise JevonsError(
-            f"--cache-capacity: a number of 512-token blocks or 'unbounded', got {text!r}"
+            f"--cache-capacity: a whole number of 512-token blocks or 'unbounded', got {text!r}"
         ) from None
-    if value < 1:
-        raise JevonsError(f"--cache-capacity: at least 1 block, got {text!r}")
+    if not 1 <= value <= MAX_CACHE_BLOCKS:
+        raise JevonsError(
+            f"--cache-capacity: from 1 to {MAX_CACHE_BLOCKS:.0e} blocks, got {text!r}"
+        )
     return value
 
 
@@ -98,12 +109,22 @@ def calibrate(
     with user_errors():
         if into is not None and output is None:
             raise JevonsError("--into needs --output (-o), the new scenario's file")
+        if seed < 0:
+            raise JevonsError(f"--seed: a non-negative whole number, got {seed}")
+        for name, given in (("--into", into), ("trace", trace)):
+            if given is not None and output is not None and _same_file(given, output):
+                raise JevonsError(
+                    f"--output {output} is the {name} file itself; give another name with -o"
+                )
         if holdout is not None and not 0.0 < holdout < 1.0:
             raise JevonsError(f"--holdout: a share strictly between 0 and 1, got {holdout:g}")
         capacity = _capacity(cache_capacity)
         base_text = read_scenario_text(into) if into is not None else None
-        if into is not None:
-            parse_scenario_text(base_text, str(into))  # a scenario to start from must be valid
+        calls_per_request, thinking_share = 1.0, 0.0
+        if into is not None:  # a scenario to start from must be valid
+            base = parse_scenario_text(base_text, str(into))
+            calls_per_request = base.agents.calls_moments()[0]
+            thinking_share = base.reasoning.share.mean()
         reader = open_trace(trace, format=format, columns=_columns(columns), skip_bad=skip_bad)
         bounded = {c for c in DEFAULT_CAPACITY_BLOCKS if c is not None}
         if capacity is not None:
@@ -129,6 +150,24 @@ def calibrate(
             raise JevonsError(f"--cache-capacity: {trace} has no prefix hashes to replay")
         found = settings(calibration, capacity)
         lines = header(calibration, capacity)
+        if into is not None and thinking_share > 0.0:
+            warning = (
+                f"{into} has reasoning calls (a {thinking_share:.3g} share) whose thinking"
+                " tokens the model adds to the output; a trace counts them in its output"
+                " tokens, so if it served a reasoning model, usage.output_tokens_per_call"
+                " holds thinking too and should be lowered to the visible output."
+            )
+            lines.append(warning)
+            err.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        if calls_per_request > 1.0 + 1e-9:
+            warning = (
+                f"A trace request is one LLM call, but {into} makes {calls_per_request:.3g}"
+                " calls per request: the trace's input per call already holds the context"
+                " its agent loop appends, which agents.context_growth_per_call adds again;"
+                " lower usage.input_tokens_per_request to the first call's prompt if known."
+            )
+            lines.append(warning)
+            err.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
         _report(calibration, capacity)
         if output is None:
             return

@@ -47,7 +47,8 @@ def arrivals(times, has_clock=False, size=1_000_000, **options) -> ArrivalStats:
 
 
 def brute_burst(times: np.ndarray, window_s: int, quantile: float) -> tuple[float, float, int]:
-    """The module doc's burst definition, window by window with sorted-array searches."""
+    """The module doc's burst definition, window by window with sorted-array searches:
+    the windows of the busiest hour (of those covering half an hour or more)."""
     origin = math.floor(times[0])
     seconds = math.floor(times[-1]) - origin + 1
     rel = times - origin
@@ -55,14 +56,18 @@ def brute_burst(times: np.ndarray, window_s: int, quantile: float) -> tuple[floa
     def count(lo, hi):
         return np.searchsorted(rel, hi, side="left") - np.searchsorted(rel, lo, side="left")
 
+    hours = []
+    for lo in range(0, seconds, 3600):
+        covered = min(lo + 3600, seconds) - lo
+        hours.append((count(lo, lo + 3600) / covered, covered, lo))
+    long_enough = [h for h in hours if h[1] >= 1800] or hours
+    hour_rate, covered, hour_lo = max(long_enough, key=lambda h: h[0])
     ratios = []
-    for k in range(math.ceil(seconds / window_s)):
-        lo = k * window_s
-        hour_lo = lo // 3600 * 3600
-        hour_hi = min(hour_lo + 3600, seconds)
-        hour_rate = count(hour_lo, hour_lo + 3600) / (hour_hi - hour_lo)
-        if hour_rate > 0:
-            ratios.append(count(lo, lo + window_s) / window_s / hour_rate)
+    whole = max(covered // window_s, 1)
+    for k in range(whole):
+        lo = hour_lo + k * window_s
+        width = min(window_s, hour_lo + covered - lo)
+        ratios.append(count(lo, lo + width) / width / hour_rate)
     return float(np.quantile(ratios, quantile)), max(ratios), len(ratios)
 
 
@@ -95,7 +100,7 @@ def test_regular_trace_has_cv_zero_and_burst_one(start, period):
     for burst in stats.bursts:
         assert burst.at_quantile == pytest.approx(1.0, rel=1e-12)
         assert burst.maximum == pytest.approx(1.0, rel=1e-12)
-        assert burst.windows == 7200 // burst.window_s
+        assert burst.windows == 3600 // burst.window_s  # the busiest hour's windows
 
 
 def test_one_burst_of_known_size():
@@ -107,13 +112,11 @@ def test_one_burst_of_known_size():
     assert one.maximum == pytest.approx(51 / hour0_rate, rel=1e-12)
     assert ten.maximum == pytest.approx(60 / 10 / hour0_rate, rel=1e-12)
     assert sixty.maximum == pytest.approx(110 / 60 / hour0_rate, rel=1e-12)
-    # 1 s windows sorted: 3599 at 1/hour0_rate, 3600 at 1, one burst; the 0.99 point
-    # (index 0.99 * 7199 = 7127.01) lies among the ones
-    assert one.at_quantile == pytest.approx(1.0, rel=1e-12)
-    # the 0.25 point (index 1799.75) lies among the burst hour's quiet seconds
-    assert arrivals(times, quantile=0.25).bursts[0].at_quantile == pytest.approx(
-        1 / hour0_rate, rel=1e-12
-    )
+    # only the busiest hour's windows count: the burst's hour (3,650 requests, the second
+    # hour has 3,600). Its 1 s windows sorted: 3,599 at 1/hour0_rate, then the burst; the
+    # 0.99 point (index 0.99 * 3599 = 3563.01) lies among the quiet seconds
+    assert one.windows == 3600 and sixty.windows == 60
+    assert one.at_quantile == pytest.approx(1 / hour0_rate, rel=1e-12)
     assert arrivals(times, quantile=1.0).bursts[0].at_quantile == one.maximum
     # 50 requests at one time tie 49 gaps; they split the 1 s gap from 1000 to 1001
     assert stats.tied_gaps == 49
@@ -292,3 +295,14 @@ def test_azure_conversation_trace():
         assert burst.at_quantile == pytest.approx(at_quantile, rel=1e-12)
         assert burst.maximum == pytest.approx(maximum, rel=1e-12)
         assert burst.maximum >= 1.0
+
+
+def test_a_quiet_hour_does_not_set_the_burst_factor():
+    """An even busy hour then a sparse one: the busiest hour is even, so every window of it
+    runs at the hour's mean rate (a burst factor of 1), whatever the quiet hour's noise."""
+    busy = np.arange(0.0, 3600.0, 0.1)  # 10 a second
+    quiet = 3600.0 + poisson_times(0.05, 150, seed=3)
+    stats = arrivals(np.concatenate([busy, quiet[quiet < 7200.0]]))
+    for burst in stats.bursts:
+        assert burst.at_quantile == pytest.approx(1.0, rel=1e-12)
+        assert burst.maximum == pytest.approx(1.0, rel=1e-12)

@@ -163,9 +163,13 @@ def test_failed_requests_enter_nothing():
     assert report.mean == pytest.approx(np.mean(tokens[~failed]), rel=1e-12)
 
 
-def test_a_single_distinct_value_cannot_be_fitted():
-    with pytest.raises(ValueError, match="two distinct positive"):
-        fit_families(histogram_of(np.array([0, 7, 7, 7])))
+def test_a_single_distinct_value_leaves_the_empirical_distribution():
+    report = fit_families(histogram_of(np.array([0, 7, 7, 7])))
+    assert [f.family for f in report.fits] == ["empirical"]
+    assert report.scenario_family == "empirical" and report.best_family == "empirical"
+    assert report.mean == pytest.approx(21 / 4)  # the zero counts in the mean
+    assert set(report.scenario_table["values"]) == {7.0}
+    assert any("no family can be fitted" in note for note in report.notes)
 
 
 def test_mooncake_conversation_figures():

@@ -35,7 +35,8 @@ def test_into_a_shipped_scenario_keeps_the_rest_and_validates(name):
     comments = [line.strip() for line in text.splitlines() if line.strip().startswith("#")]
     kept = [line.strip() for line in new.splitlines() if line.strip().startswith("#")]
     assert all(c in kept for c in comments)
-    assert "# bootstrap over 10-minute blocks" in new
+    # a replaced key says so, since the comments above it described the old value
+    assert "# calibrated, replacing the value the comments above describe; bootstrap" in new
     parse_scenario_text(new)  # a valid scenario
 
 

@@ -111,3 +111,37 @@ def test_into_without_output_is_refused(tmp_path):
     )
     assert result.exit_code == 2
     assert "--into needs --output" in result.output
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--cache-capacity", "inf"], "--cache-capacity: a whole number"),
+        (["--cache-capacity", "1.5"], "--cache-capacity: a whole number"),
+        (["--cache-capacity", "0"], "--cache-capacity: from 1"),
+        (["--seed", "-1"], "--seed: a non-negative"),
+        (["--holdout", "1.5"], "--holdout: a share"),
+        (["--columns", "time"], "--columns: expected name=column pairs"),
+    ],
+)
+def test_bad_options_are_one_line(tmp_path, options, message):
+    out = tmp_path / "f.toml"
+    result = runner.invoke(app, ["calibrate", str(MOONCAKE), *options, "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert not out.exists()
+
+
+def test_output_onto_the_trace_or_the_scenario_is_refused(tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    trace.write_bytes(MOONCAKE.read_bytes())
+    result = runner.invoke(app, ["calibrate", str(trace), "-o", str(trace)])
+    assert result.exit_code == 2 and "is the trace file itself" in result.output
+    assert trace.read_bytes() == MOONCAKE.read_bytes()
+    scenario = tmp_path / "s.toml"
+    scenario.write_text((SCENARIOS / "chat-assistant.toml").read_text())
+    result = runner.invoke(
+        app, ["calibrate", str(trace), "--into", str(scenario), "-o", str(scenario)]
+    )
+    assert result.exit_code == 2 and "is the --into file itself" in result.output
