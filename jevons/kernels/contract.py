@@ -147,6 +147,11 @@ class ModelPlan:
     fleet_sizes: tuple[int, ...]  # empty for an elastic fleet [GPUs]
     surge_names: tuple[str, ...]
     count_noise: bool
+    # Where no supply figure is drawn and the price does not decline, every trajectory's
+    # cost and energy are its gpu_hours times a constant per profile: (all-in $/GPU-hour,
+    # kW per GPU). The summaries then scale gpu_hours' statistics instead of reducing
+    # those rows. None where any figure varies.
+    fixed_cost_factors: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def months_per_step(self) -> float:

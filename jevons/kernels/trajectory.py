@@ -370,7 +370,12 @@ def trajectory_window(
         prefill = prefill_tokens(input_tok, cached)
         decoded = decoded_tokens(output, thinking)
         processed = processed_tokens(input_tok, output, thinking)
-        price_factor = price_decline_factor(log_keep_per_year, step_years[t])
+        # exp(0 x years) is exactly 1: skip the exp where the price holds still
+        price_factor = (
+            price_decline_factor(log_keep_per_year, step_years[t])
+            if log_keep_per_year != 0.0
+            else 1.0
+        )
 
         demand_out[_D_USERS, k, i] = users
         demand_out[_D_REQUESTS, k, i] = requests

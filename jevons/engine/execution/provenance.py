@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import xarray as xr
 
 import jevons
@@ -26,6 +27,8 @@ def finish_dataset(
     """The dataset of a finished (or still open) summary, with its provenance."""
     if mode == "sketch":
         summary.finish()
+    if plan.fixed_cost_factors is not None:
+        _scale_from_gpu_hours(summary, *plan.fixed_cost_factors)
     provenance = {
         "title": f"jevons forecast: {scenario.name}",
         "scenario_name": scenario.name,
@@ -68,3 +71,16 @@ def finish_dataset(
         "measured (benchmark points), estimated (roofline) or rates (typed in)"
     )
     return ds
+
+
+def _scale_from_gpu_hours(summary: Summary, all_in_price: np.ndarray, power: np.ndarray) -> None:
+    """Per-step cost and energy from gpu_hours' statistics, per hardware profile.
+
+    With fixed supply figures, ``cost = gpu_hours x (price + power x energy price)`` and
+    ``energy = gpu_hours x power`` per step, constants per profile: scaling by a positive
+    constant commutes with every quantile, the mean and the sketch.
+    """
+    for name, factor in (("cost", all_in_price), ("energy_kwh", power)):
+        per_hardware = np.asarray(factor, dtype=np.float64)[:, None]  # (hardware, steps)
+        summary.step_means[name] = summary.step_means["gpu_hours"] * per_hardware
+        summary.step_stats[name] = summary.step_stats["gpu_hours"] * per_hardware

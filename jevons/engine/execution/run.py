@@ -36,6 +36,8 @@ EXACT_LIMIT = 1_000_000  # auto summaries are exact up to this many trajectories
 
 # Outputs that are finite for every valid scenario (the documented input ranges keep
 # them so); cost_per_mtok is not among them: it is NaN by design with no output tokens.
+# Per-step rows that are gpu_hours times a constant per profile when supply is fixed.
+SCALED_FROM_GPU_HOURS = ("cost", "energy_kwh")
 FINITE_STEP_OUTPUTS = ("requests", "output_tokens", "gpu_hours", "peak_gpus", "cost")
 FINITE_HORIZON_OUTPUTS = ("total_tokens", "total_gpu_hours", "total_cost", "max_peak_gpus")
 
@@ -133,6 +135,8 @@ def simulate_summary(
         def on_window(
             t0: int, values: dict[str, np.ndarray], target=target, done=chunks_done, of=total_chunks
         ) -> None:
+            if plan.fixed_cost_factors is not None:  # scaled from gpu_hours at the end
+                values = {k: v for k, v in values.items() if k not in SCALED_FROM_GPU_HOURS}
             with _sketch_refusals_reported():
                 target.add_window(t0, values)
             if progress is not None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from jevons.engine.preparation.calendar import build_calendar
+from jevons.engine.scenario.distributions import Fixed
 from jevons.engine.scenario.schema import FixedFleet, Scenario
-from jevons.kernels.contract import ModelPlan
+from jevons.kernels.contract import HARDWARE_FIELDS, ModelPlan
 
 
 def build_plan(scenario: Scenario) -> ModelPlan:
@@ -38,4 +39,23 @@ def build_plan(scenario: Scenario) -> ModelPlan:
         fleet_sizes=tuple(scenario.fleet.sizes) if isinstance(scenario.fleet, FixedFleet) else (),
         surge_names=tuple(s.name for s in scenario.variability.surges),
         count_noise=scenario.variability.count_noise,
+        fixed_cost_factors=_fixed_cost_factors(scenario),
     )
+
+
+def _fixed_cost_factors(scenario: Scenario) -> tuple[np.ndarray, np.ndarray] | None:
+    """(all-in $/GPU-hour, kW) per profile where no figure is drawn and the price holds
+    still; None otherwise (see ModelPlan.fixed_cost_factors)."""
+    supply = scenario.supply
+    decline = supply.price_decline_per_year
+    if not (isinstance(decline, Fixed) and decline.value == 0.0):
+        return None
+    price, power = [], []
+    for profile in supply.hardware:
+        figures = supply.uncertainty_of(profile)
+        if not all(isinstance(getattr(figures, f), Fixed) for f in HARDWARE_FIELDS):
+            return None
+        price.append(figures.cost_per_gpu_hour.value)
+        power.append(figures.power_kw.value)
+    kw = np.array(power)
+    return np.array(price) + kw * supply.energy_price_per_kwh, kw
