@@ -13,7 +13,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from jevons.analytics.sensitivity import add_sensitivity
 from jevons.cli.console import err, out, print_table, user_errors
+from jevons.cli.sensitivity import print_sensitivity
 from jevons.engine.execution.distributed import dask_client
 from jevons.engine.execution.run import run_scenario
 from jevons.engine.execution.shards import run_on_cluster, run_shard
@@ -253,12 +255,25 @@ def run(
             " (for sensitivity analysis; grows with the trajectory count).",
         ),
     ] = False,
+    sensitivity: Annotated[
+        bool,
+        typer.Option(
+            "--sensitivity",
+            help="Keep the trajectories and add what `jevons sensitivity` adds: which"
+            " uncertain input drives cost and capacity.",
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Simulate SCENARIO and write percentile demand, capacity and cost (NetCDF or Zarr)."""
     with user_errors():
         text = read_scenario_text(scenario)
         parsed = parse_scenario_text(text, str(scenario))
+        if sensitivity and (shard is not None or workers is not None or scheduler is not None):
+            raise JevonsError(
+                "--sensitivity needs every trajectory in one process (no --shard or --workers)"
+            )
+        keep_trajectories = keep_trajectories or sensitivity
         if shard is not None:
             part = Shard.parse(shard)
             if keep_trajectories:
@@ -313,7 +328,11 @@ def run(
                     task, completed=done, total=total, description="simulating"
                 ),
             )
+        if sensitivity:
+            ds = add_sensitivity(ds)
         write_dataset(ds, target)
     if not quiet:
         print_summary(ds)
+        if sensitivity:
+            print_sensitivity(ds)
         out.print(f"wrote {target}", highlight=False)
