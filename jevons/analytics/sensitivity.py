@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from scipy.sparse import csr_matrix
 from scipy.stats import spearmanr
 
 from jevons.errors import JevonsError
@@ -61,27 +62,39 @@ def rank_bins(x: np.ndarray, bins: int) -> np.ndarray:
     return labels
 
 
-def binned_first_order(labels: np.ndarray, y: np.ndarray, bins: int) -> np.ndarray:
-    """Bias-corrected first-order index of each row of ``labels`` for output ``y``.
+def binned_first_order(labels: np.ndarray, y: np.ndarray, bins: int, weights=None) -> np.ndarray:
+    """Noise-corrected first-order index of each row of ``labels`` for output ``y``.
 
-    ``labels`` has shape (inputs, n): each input's bin of every sample. Returns one
-    index per input (NaN where ``y`` does not vary).
+    ``labels`` has shape (inputs, n): each input's bin of every sample. ``weights``
+    (shape (n, r)) counts how often each sample is drawn in each of r resamples; without
+    it the sample itself is analysed. Returns shape (inputs,), or (inputs, r) with
+    ``weights`` (NaN where the output does not vary).
     """
     inputs, n = labels.shape
-    y = y - y.mean()  # sums of squares from deviations: no cancellation
-    total = float(y @ y)
-    # one bincount for all inputs: input k's bin b is slot k * bins + b
-    slots = (labels + bins * np.arange(inputs)[:, None]).ravel()
-    counts = np.bincount(slots, minlength=inputs * bins).reshape(inputs, bins)
-    sums = np.bincount(slots, weights=np.tile(y, inputs), minlength=inputs * bins)
-    sums = sums.reshape(inputs, bins)
+    single = weights is None
+    w = np.ones((n, 1)) if single else np.asarray(weights, dtype=np.float64)
+    y = y - y.mean()  # sums of squares from deviations: little cancellation
+    # one sparse matrix sums every input's bins at once: row k * bins + b is input k's bin b
+    rows = (labels + bins * np.arange(inputs)[:, None]).ravel()
+    cols = np.tile(np.arange(n), inputs)
+    member = csr_matrix((np.ones(inputs * n), (rows, cols)), shape=(inputs * bins, n))
+    counts = (member @ w).reshape(inputs, bins, -1)
+    sums = (member @ (w * y[:, None])).reshape(inputs, bins, -1)
+    size = w.sum(axis=0)
+    grand = (w * y[:, None]).sum(axis=0)
+    total = (w * (y**2)[:, None]).sum(axis=0) - grand**2 / size
     filled = counts > 0
     between = np.where(filled, sums**2 / np.where(filled, counts, 1), 0.0).sum(axis=1)
+    between -= grand**2 / size
     groups = filled.sum(axis=1)
-    within_mean_square = (total - between) / (n - groups)
-    if total == 0:
-        return np.full(inputs, np.nan)
-    return (between - (groups - 1) * within_mean_square) / total
+    within_mean_square = (total - between) / (size - groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        index = (between - (groups - 1) * within_mean_square) / total
+    index = np.where(total > 0, index, np.nan)
+    return index[:, 0] if single else index
+
+
+BOOTSTRAP_BATCH = 25  # resamples summed at once: n x 25 counts in memory
 
 
 def sobol_first_order(
@@ -108,13 +121,17 @@ def sobol_first_order(
     labels = np.stack([rank_bins(row, bins) for row in x])
     estimate = binned_first_order(labels, y, bins)
     rng = np.random.default_rng(seed)
-    replicates = np.empty((resamples, len(x)))
-    for r in range(resamples):
-        pick = rng.integers(0, n, size=n)
-        replicates[r] = binned_first_order(labels[:, pick], y[pick], bins)
+    replicates = []
+    for start in range(0, resamples, BOOTSTRAP_BATCH):
+        batch = min(BOOTSTRAP_BATCH, resamples - start)
+        drawn = np.stack(
+            [np.bincount(rng.integers(0, n, size=n), minlength=n) for _ in range(batch)]
+        )
+        replicates.append(binned_first_order(labels, y, bins, weights=drawn.T))
+    spread = np.concatenate(replicates, axis=1)
+    spread += (estimate - spread.mean(axis=1))[:, None]
     tail = (1 - CONFIDENCE) / 2 * 100
-    replicates += estimate - replicates.mean(axis=0)
-    low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
+    low, high = np.percentile(spread, [tail, 100 - tail], axis=1)
     return estimate, low, high
 
 
