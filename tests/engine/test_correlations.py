@@ -220,7 +220,7 @@ def test_a_dotted_unquoted_key_asks_for_quotes(hand_dict):
 
 
 def normal_scale_matrix(table: dict[str, float]) -> np.ndarray:
-    paths = sorted({path for key in table for path in key.split("|")})
+    paths = sorted({path for key in table for path in key.split("|")})  # any order will do
     matrix = np.eye(len(paths))
     for key, rho_s in table.items():
         a, b = (paths.index(path) for path in key.split("|"))
@@ -230,7 +230,8 @@ def normal_scale_matrix(table: dict[str, float]) -> np.ndarray:
 
 def test_a_table_that_cannot_hold_suggests_the_nearest_that_can(hand_dict):
     # growth moves with both, which move against each other: impossible at these strengths
-    table = {f"{GROWTH}|{SHARE}": 0.9, f"{GROWTH}|{HIT}": 0.9, f"{SHARE}|{HIT}": -0.9}
+    # (one key in the other order: the suggestion spells each key as the table does)
+    table = {f"{GROWTH}|{SHARE}": 0.9, f"{GROWTH}|{HIT}": 0.9, f"{HIT}|{SHARE}": -0.9}
     assert np.linalg.eigvalsh(normal_scale_matrix(table))[0] < 0
     with pytest.raises(ScenarioError) as excinfo:
         scenario_from_dict(uncertain(hand_dict, table))

@@ -618,10 +618,12 @@ class Scenario(_Section):
         order, pairs = correlated_inputs(table, inputs)
         lowest = smallest_eigenvalue(correlation_matrix(order, pairs))
         if lowest < -PSD_TOLERANCE:
+            # keys as the table spells them, so that the suggestion can be pasted over it
             suggestion = ", ".join(
-                f'"{a}|{b}" = {value:.3f}' for a, b, value in suggest_spearman(order, pairs)
+                f'"{key}" = {value:.3f}'
+                for key, (_, _, value) in zip(table, suggest_spearman(order, pairs), strict=True)
             )
-            named = ", ".join(f'"{a}|{b}"' for a, b, _ in pairs)
+            named = ", ".join(f'"{key}"' for key in table)
             raise _pair_problems(
                 [("", f"the pairs {named} cannot hold together (on the normal scale,"
                  f" 2 sin(pi rho_s / 6), their matrix has eigenvalue {lowest:.3g} < 0);"
