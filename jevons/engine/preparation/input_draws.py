@@ -5,6 +5,11 @@ Trajectory ``i`` draws parameter ``p`` from Philox block
 inputs are the same in a run of ten trajectories or ten million, in any chunk.
 A hardware profile's uncertain figures are parameters too, keyed
 ``supply.uncertainty.<profile>.<field>``.
+
+Inputs paired in the scenario's ``[correlations]`` table still take their uniforms
+from those same streams; a Gaussian copula (``jevons.engine.preparation.copula``)
+mixes each trajectory's uniforms of the paired inputs before their quantile
+functions. Inputs the table does not name draw exactly as without it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from jevons.engine.scenario.distributions import Fixed
+from jevons.engine.preparation.copula import copula_factor, correlate_uniforms
+from jevons.engine.scenario.distributions import U_LARGEST, U_SMALLEST, Fixed
 from jevons.engine.scenario.schema import Scenario
 from jevons.kernels.contract import (
     HARDWARE_FIELDS,
@@ -36,10 +42,32 @@ def _lookup(scenario: Scenario, path: str):
 PARALLEL_CHUNK = 50_000
 
 
-def _draw(dist, path: str, trajectories: np.ndarray, key: tuple[int, int]) -> np.ndarray:
+def _uniforms(path: str, trajectories: np.ndarray, key: tuple[int, int]) -> np.ndarray:
+    return uniform_from_word(parameter_word(trajectories, path, key))
+
+
+def _correlated_uniforms(
+    scenario: Scenario, trajectories: np.ndarray, key: tuple[int, int]
+) -> dict[str, np.ndarray]:
+    """The copula's uniforms of each input the [correlations] table names."""
+    paths, pairs = scenario.correlated_pairs()
+    if not paths:
+        return {}
+    own = np.stack([_uniforms(path, trajectories, key) for path in paths])
+    mixed = correlate_uniforms(own, copula_factor(paths, pairs), U_SMALLEST, U_LARGEST)
+    return dict(zip(paths, mixed, strict=True))
+
+
+def _draw(
+    dist,
+    path: str,
+    trajectories: np.ndarray,
+    key: tuple[int, int],
+    correlated: dict[str, np.ndarray],
+) -> np.ndarray:
     if isinstance(dist, Fixed):
         return np.full(len(trajectories), dist.value)
-    u = uniform_from_word(parameter_word(trajectories, path, key))
+    u = correlated[path] if path in correlated else _uniforms(path, trajectories, key)
     first = dist.ppf(u[:1])  # sets up any numerical inverse once, before the threads
     if len(u) <= PARALLEL_CHUNK:
         return np.concatenate([first, dist.ppf(u[1:])])
@@ -73,20 +101,23 @@ def draw_inputs(
     """Every per-trajectory input of ``scenario`` for ``trajectories``, ready for the model:
     ``users.saturation`` is the cap in force (never below the initial users; +inf for
     none)."""
+    correlated = _correlated_uniforms(scenario, trajectories, key)
     values = {}
     for path in PARAMETER_PATHS:
         dist = _lookup(scenario, path)
         values[path] = (
             np.full(len(trajectories), np.inf)
             if dist is None
-            else _draw(dist, path, trajectories, key)
+            else _draw(dist, path, trajectories, key, correlated)
         )
     # The cap in force: a market is never smaller than the users already in it.
     values["users.saturation"] = market_cap(values["users.initial"], values["users.saturation"])
     surges = scenario.variability.surges
     multipliers = np.empty((len(surges), len(trajectories)))
     for k, surge in enumerate(surges):
-        multipliers[k] = _draw(surge.multiplier, surge_path(surge.name), trajectories, key)
+        multipliers[k] = _draw(
+            surge.multiplier, surge_path(surge.name), trajectories, key, correlated
+        )
     supply = scenario.supply
     hardware = {
         field: np.empty((len(supply.hardware), len(trajectories))) for field in HARDWARE_FIELDS
@@ -95,7 +126,9 @@ def draw_inputs(
         uncertain = supply.uncertainty_of(profile)
         for field in HARDWARE_FIELDS:
             path = hardware_path(profile.key, field)
-            hardware[field][h] = _draw(getattr(uncertain, field), path, trajectories, key)
+            hardware[field][h] = _draw(
+                getattr(uncertain, field), path, trajectories, key, correlated
+            )
         if profile.kind == "estimated":
             _apply_drawn_efficiencies(scenario, profile, {f: v[h] for f, v in hardware.items()})
     return TrajectoryInputs(values=values, surge_multipliers=multipliers, hardware=hardware)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import numpy as np
 from pydantic import (
@@ -27,8 +27,19 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
+# The copula's matrix algebra (NumPy and SciPy only) checks the [correlations] table here,
+# where every other scenario check lives.
+from jevons.engine.preparation.copula import (
+    PAIR_SEPARATOR,
+    PSD_TOLERANCE,
+    Pairs,
+    correlation_matrix,
+    smallest_eigenvalue,
+    suggest_spearman,
+)
 from jevons.engine.scenario.distributions import Distribution, Fixed
 from jevons.kernels.constants import HOURS_PER_MONTH
+from jevons.kernels.contract import HARDWARE_FIELDS, PARAMETER_PATHS, hardware_path, surge_path
 from jevons.kernels.layers import input_tokens
 from jevons.supply.estimate import decode_context
 from jevons.supply.points import MAX_INTERACTIVITY, MAX_TTFT_S
@@ -478,6 +489,58 @@ class FixedFleet(_Section):
         return sorted(set(sizes))
 
 
+def per_trajectory_inputs(sections: dict) -> dict[str, Distribution | None]:
+    """Every per-trajectory input of validated ``sections`` (a scenario's, by section name)
+    by key path, in the order the draws and the copula take them: the model's parameters,
+    the surge multipliers, then each profile's figures. None: ``users.saturation`` unset."""
+    inputs: dict[str, Distribution | None] = {}
+    for path in PARAMETER_PATHS:
+        section, key = path.split(".")
+        inputs[path] = getattr(sections[section], key)
+    for surge in sections["variability"].surges:
+        inputs[surge_path(surge.name)] = surge.multiplier
+    supply = sections["supply"]
+    for profile in supply.hardware:
+        uncertain = supply.uncertainty_of(profile)
+        for field in HARDWARE_FIELDS:
+            inputs[hardware_path(profile.key, field)] = getattr(uncertain, field)
+    return inputs
+
+
+def _pair_problems(problems: list[tuple[str, str]]) -> ValidationError:
+    """One error per pair key, reported at ``correlations."a|b"``."""
+    return ValidationError.from_exception_data(
+        "correlations",
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("value_error", "{message}", {"message": message}),
+                loc=(f'"{key}"',) if key else (),
+                input=key,
+            )
+            for key, message in problems
+        ],
+    )
+
+
+def _split_pair(key: str) -> tuple[str, str] | None:
+    parts = [part.strip() for part in key.split(PAIR_SEPARATOR)]
+    return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None
+
+
+def correlated_inputs(
+    table: dict[str, float], inputs: dict[str, Distribution | None]
+) -> tuple[tuple[str, ...], Pairs]:
+    """The inputs a valid [correlations] table names, in draw order, and its pairs in the
+    order of the table, each pair's paths in draw order."""
+    rank = {path: k for k, path in enumerate(inputs)}
+    pairs = []
+    for key, value in table.items():
+        a, b = sorted(_split_pair(key), key=rank.__getitem__)
+        pairs.append((a, b, float(value)))
+    named = {path for a, b, _ in pairs for path in (a, b)}
+    return tuple(sorted(named, key=rank.__getitem__)), tuple(pairs)
+
+
 class Scenario(_Section):
     name: str = "scenario"
     description: str = ""
@@ -493,6 +556,85 @@ class Scenario(_Section):
     fleet: Annotated[ElasticFleet | FixedFleet, Field(discriminator="policy")] = Field(
         default_factory=ElasticFleet
     )
+    # "path_a|path_b" -> Spearman rank correlation of two per-trajectory inputs (a Gaussian
+    # copula, jevons.engine.preparation.copula); last, so that its check sees every input.
+    correlations: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("correlations", mode="before")
+    @classmethod
+    def _well_formed_pairs(cls, table: Any) -> Any:
+        if not isinstance(table, dict):
+            return table  # not a table: pydantic reports it
+        problems, seen = [], {}
+        for key, value in table.items():
+            pair = _split_pair(str(key))
+            if isinstance(value, dict):
+                problems.append((key, 'quote the whole pair key: "a.b|c.d" = 0.5'))
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                problems.append((key, f"must be a number in [-1, 1], got {value!r}"))
+            elif pair is None:
+                problems.append(
+                    (key, "a pair key is two input paths joined by '|', e.g."
+                     ' "users.growth_per_month|reasoning.share"')
+                )  # fmt: skip
+            elif pair[0] == pair[1]:
+                problems.append((key, f"pairs {pair[0]} with itself (always 1)"))
+            elif frozenset(pair) in seen:
+                problems.append((key, f'the same pair as "{seen[frozenset(pair)]}"'))
+            elif not -1.0 <= value <= 1.0:
+                problems.append((key, f"a rank correlation must lie in [-1, 1], got {value}"))
+            if pair is not None:
+                seen.setdefault(frozenset(pair), key)
+        if problems:
+            raise _pair_problems(problems)
+        return table
+
+    @field_validator("correlations")
+    @classmethod
+    def _drawn_inputs_jointly_possible(cls, table: dict[str, float], info: ValidationInfo):
+        sections = ("users", "usage", "reasoning", "agents", "cache", "variability", "supply")
+        if not table or any(name not in info.data for name in sections):
+            return table  # nothing to check, or a section is wrong, and reported
+        inputs = per_trajectory_inputs(info.data)
+        drawn = [
+            path for path, dist in inputs.items() if not (dist is None or isinstance(dist, Fixed))
+        ]
+        problems = []
+        for key in table:
+            for path in _split_pair(key):
+                if path not in inputs:
+                    problems.append(
+                        (key, f"{path} is no per-trajectory input; drawn here: {', '.join(drawn)}")
+                    )
+                    break
+                if path not in drawn:
+                    problems.append(
+                        (key, f"{path} is fixed, not drawn per trajectory; give it a"
+                         " distribution or leave the pair out")
+                    )  # fmt: skip
+                    break
+        if problems:
+            raise _pair_problems(problems)
+        order, pairs = correlated_inputs(table, inputs)
+        lowest = smallest_eigenvalue(correlation_matrix(order, pairs))
+        if lowest < -PSD_TOLERANCE:
+            # keys as the table spells them, so that the suggestion can be pasted over it
+            suggestion = ", ".join(
+                f'"{key}" = {value:.3f}'
+                for key, (_, _, value) in zip(table, suggest_spearman(order, pairs), strict=True)
+            )
+            named = ", ".join(f'"{key}"' for key in table)
+            raise _pair_problems(
+                [("", f"the pairs {named} cannot hold together (on the normal scale,"
+                 f" 2 sin(pi rho_s / 6), their matrix has eigenvalue {lowest:.3g} < 0);"
+                 f" the nearest valid values: {suggestion}")]
+            )  # fmt: skip
+        return table
+
+    def correlated_pairs(self) -> tuple[tuple[str, ...], Pairs]:
+        """(the correlated inputs in draw order, their pairs (a, b, Spearman)); empty without
+        a [correlations] table."""
+        return correlated_inputs(self.correlations, per_trajectory_inputs(dict(self)))
 
     def decode_context_tokens(self) -> float:
         """Mean KV-cache length while a call decodes [tokens]: its mean input (the
