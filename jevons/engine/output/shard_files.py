@@ -86,7 +86,7 @@ def to_dataset(summary: SketchSummary, attrs: dict) -> xr.Dataset:
     exceedance = summary.exceedance
     for name, counts in exceedance.counts.items():
         prefix = f"{EXCEEDANCE_SCOPE}{_SEP}{name}{_SEP}"
-        dim = f"{prefix}threshold"
+        dim = f"{prefix}level"  # not the name of a variable, or it would become a coordinate
         data_vars[prefix + "count"] = ((dim, f"{prefix}cells"), counts.reshape(len(counts), -1))
         data_vars[prefix + "threshold"] = ((dim,), exceedance.thresholds[name])
         data_vars[prefix + "lead_shape"] = (
