@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import xarray as xr
+from pydantic import ValidationError
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -22,6 +23,7 @@ from jevons.engine.execution.shards import run_on_cluster, run_shard
 from jevons.engine.output.files import check_writable, write_dataset
 from jevons.engine.output.shard_files import Shard
 from jevons.engine.scenario.loading import parse_scenario_text, read_scenario_text, validate_key
+from jevons.engine.scenario.schema import Risk, Scenario
 from jevons.errors import JevonsError, ScenarioError
 
 app = typer.Typer()
@@ -112,6 +114,8 @@ def print_summary(ds: xr.Dataset) -> None:
                 f"cost per M tokens (P{middle * 100:g}), {base} / {other}: {text}", highlight=False
             )
 
+    print_exceedances(ds, hardware)
+
     if "fleet_size" in ds.dims:
         fleet = Table(
             show_edge=False,
@@ -136,6 +140,24 @@ def print_summary(ds: xr.Dataset) -> None:
             highlight=False,
             soft_wrap=True,
         )
+
+
+def print_exceedances(ds: xr.Dataset, hardware: list) -> None:
+    """One line per threshold: P(value > threshold) for each hardware profile."""
+    for name, label, show in (
+        ("total_cost", "total cost", _money),
+        ("max_peak_gpus", "max peak GPUs", _count),
+    ):
+        probability = ds.get(f"{name}_exceedance_probability")
+        if probability is None:
+            continue
+        dim = probability.dims[0]
+        for limit in probability[dim].values:
+            cells = ", ".join(
+                f"{hw} {float(probability.sel({dim: limit, 'hardware': hw})):.3f}"
+                for hw in hardware
+            )
+            out.print(f"P({label} > {show(float(limit))}): {cells}", highlight=False)
 
 
 def simulation_progress(quiet: bool, unit: str = "steps") -> Progress:
@@ -214,6 +236,37 @@ SeedOption = Annotated[
     ),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+ThresholdOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--threshold",
+        metavar="NAME=VALUE",
+        help="Also report P(NAME > VALUE) over trajectories, for NAME total_cost [USD] or"
+        " max_peak_gpus [GPUs]; repeat for more. Added to the scenario's [risk.thresholds].",
+    ),
+]
+
+
+def with_thresholds(scenario: Scenario, options: list[str]) -> Scenario:
+    """``scenario`` with the ``--threshold NAME=VALUE`` options added to its
+    ``risk.thresholds``, each checked as the scenario's own thresholds are."""
+    thresholds = {name: list(values) for name, values in scenario.risk.thresholds.items()}
+    for option in options:
+        name, equals, text = option.partition("=")
+        name = name.strip()
+        if not equals or not name:
+            raise JevonsError(f"--threshold takes NAME=VALUE (e.g. total_cost=2e6), got {option!r}")
+        try:
+            value = float(text)
+        except ValueError:
+            raise JevonsError(f"--threshold {option}: {text.strip()!r} is not a number") from None
+        try:
+            Risk(thresholds={name: value})
+        except ValidationError as exc:
+            reason = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+            raise JevonsError(f"--threshold {option}: {reason}") from None
+        thresholds.setdefault(name, []).append(value)
+    return scenario.model_copy(update={"risk": Risk(thresholds=thresholds)})
 
 
 @app.command()
@@ -263,6 +316,7 @@ def run(
             " uncertain input drives cost and capacity.",
         ),
     ] = False,
+    threshold: ThresholdOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Simulate SCENARIO and write percentile demand, capacity and cost (NetCDF or Zarr)."""
@@ -274,6 +328,8 @@ def run(
                 "--sensitivity needs every trajectory in one process (no --shard or --workers)"
             )
         keep_trajectories = keep_trajectories or sensitivity
+        if threshold:
+            parsed = with_thresholds(parsed, threshold)
         if shard is not None:
             part = Shard.parse(shard)
             if keep_trajectories:

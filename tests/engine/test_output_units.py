@@ -45,12 +45,19 @@ EXPECTED_UNITS = {
     "horizon_cost_per_mtok": "USD per million output tokens",
     "horizon_cost_per_mtok_all": "USD per million tokens",
     "cost_cvar": "USD",
+    "total_cost_cvar": "USD",
     "max_peak_gpus_cvar": "GPUs",
+    "horizon_cost_per_mtok_cvar": "USD per million output tokens",
+    "total_tokens_cvar": "tokens",
+    "total_gpu_hours_cvar": "GPU-hours",
+    "total_cost_exceedance_probability": "1",
+    "max_peak_gpus_exceedance_probability": "1",
     "total_unserved_tokens": "tokens",
     "fleet_cost_per_mtok": "USD per million output tokens",
     "any_shortfall_probability": "1",
     "any_target_breach_probability": "1",
     "trajectory_total_tokens": "tokens",
+    "trajectory_total_gpu_hours": "GPU-hours",
     "trajectory_total_cost": "USD",
     "trajectory_max_peak_gpus": "GPUs",
     "trajectory_horizon_cost_per_mtok": "USD per million output tokens",
@@ -69,6 +76,7 @@ def run(hand_dict, fleet):
     hand_dict["cache"]["hit_rate"] = {"dist": "beta", "mean": 0.5, "sd": 0.1}
     if fleet == "fixed":
         hand_dict["fleet"] = {"policy": "fixed", "sizes": [1, 4]}
+    hand_dict["risk"] = {"thresholds": {"total_cost": [1e3, 1e4], "max_peak_gpus": 10}}
     return run_scenario(scenario_from_dict(hand_dict), trajectories=40, keep_trajectories=True)
 
 

@@ -73,7 +73,9 @@ def sketch_bytes(plan: ModelPlan, spec: SketchSpec) -> int:
     n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
     cells = {(): 1, ("hardware",): n_hw, ("fleet_size", "hardware"): n_fleet * n_hw}
     rows = sum(
-        cells[v.lead_dims] * (plan.steps if v.scope == "step" else 1) for v in VARIABLES.values()
+        cells[v.lead_dims] * (plan.steps if v.scope == "step" else 1)
+        for v in VARIABLES.values()
+        if not v.derived
     )
     return rows * (2**spec.mantissa_bits * SKETCH_OCTAVES * 8 + 48)
 

@@ -110,14 +110,17 @@ def simulate_summary(
     key = seed_key(seed)
     start, stop = trajectory_range
     n = stop - start
+    thresholds = scenario.risk.thresholds
     if mode == "exact":
         check_memory(plan, n)
-        summary: Summary = ExactSummary(scenario.simulation.quantiles, plan.steps, chosen.reducer())
+        summary: Summary = ExactSummary(
+            scenario.simulation.quantiles, plan.steps, chosen.reducer(), thresholds
+        )
     else:
         spec = SketchSpec(scenario.simulation.relative_accuracy)
         check_sketch_memory(plan, spec)
         summary = SketchSummary(
-            scenario.simulation.quantiles, plan.steps, spec, compiled=chosen.name != "numpy"
+            scenario.simulation.quantiles, plan.steps, spec, chosen.name != "numpy", thresholds
         )
     size = chunk or chunk_size(plan, n, chosen.name, mode)
     chunks_done = 0

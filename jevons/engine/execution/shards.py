@@ -22,6 +22,7 @@ from jevons.engine.execution.run import (
 )
 from jevons.engine.output.shard_files import (
     Shard,
+    check_same_thresholds,
     check_shard,
     from_dataset,
     scenario_digest,
@@ -128,6 +129,7 @@ def merge_shards(partials: Sequence[xr.Dataset], sources: Sequence[str]) -> xr.D
                 f"{source}: not a jevons shard (variable '{lacking[0]}' missing; the other"
                 " shards hold it)"
             )
+    check_same_thresholds(partials, sources)  # ... and counts exceedances of the same
     order = sorted(range(len(partials)), key=lambda i: int(partials[i].attrs["shard_index"]))
     partials = [partials[i] for i in order]
     sources = [sources[i] for i in order]

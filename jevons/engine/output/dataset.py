@@ -56,12 +56,37 @@ def build_dataset(summary: Summary, plan: ModelPlan, provenance: dict) -> xr.Dat
     for name, stats in summary.horizon_stats.items():
         data_vars[name] = (("quantile", *VARIABLES[name].lead_dims), stats, _attrs(name))
     ds = xr.Dataset(data_vars, coords=coords, attrs=provenance)
+    ds = ds.merge(_exceedance_probabilities(summary))
     ds["quantile"].attrs["long_name"] = "quantile over trajectories"
     ds["time"].attrs["long_name"] = f"start of each {plan.step_hours}-hour step"
     return ds
 
 
-PER_TRAJECTORY_TOTALS = ("total_tokens", "total_cost", "max_peak_gpus", "horizon_cost_per_mtok")
+def _exceedance_probabilities(summary: Summary) -> xr.Dataset:
+    """``<name>_exceedance_probability`` by threshold: P(value > threshold) over trajectories.
+
+    One variable with thresholds gets the dim ``threshold``; two get a dim each,
+    ``<name>_threshold``, since their thresholds have other units.
+    """
+    counted = summary.exceedance
+    probabilities = counted.probabilities()
+    data_vars, coords = {}, {}
+    for name, values in probabilities.items():
+        v = VARIABLES[name]
+        source = VARIABLES[v.exceedance_of]
+        dim = "threshold" if len(probabilities) == 1 else f"{source.name}_threshold"
+        data_vars[name] = ((dim, *v.lead_dims), values, _attrs(name))
+        coords[dim] = (
+            dim,
+            counted.thresholds[source.name],
+            {"units": source.units, "long_name": f"threshold of {source.name}"},
+        )
+    return xr.Dataset(data_vars, coords=coords)
+
+
+PER_TRAJECTORY_TOTALS = (
+    "total_tokens", "total_gpu_hours", "total_cost", "max_peak_gpus", "horizon_cost_per_mtok",
+)  # fmt: skip
 
 
 def add_trajectories(

@@ -9,6 +9,7 @@ counts are those of one run over all trajectories.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from jevons.engine.output.files import FORMATS, open_result
+from jevons.engine.output.variables import VARIABLES
 from jevons.engine.summaries.sketch import RowSketches, SketchSpec
 from jevons.engine.summaries.sketched import SketchSummary
 from jevons.errors import JevonsError
@@ -33,6 +35,11 @@ FIELDS = (
     "bucket_counts", "key_offset", "value_count", "zero_count", "value_sum", "value_min",
     "value_max", "lead_shape",
 )  # fmt: skip
+# Per variable with thresholds, its exceedance counts: (threshold, lead cells) counts, the
+# thresholds, the lead shape and the trajectories counted.
+EXCEEDANCE_SCOPE = "exceedance"
+EXCEEDANCE_FIELDS = ("count", "threshold", "lead_shape", "trajectories")
+_SCOPE_FIELDS = {"step": FIELDS, "horizon": FIELDS, EXCEEDANCE_SCOPE: EXCEEDANCE_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,17 @@ def to_dataset(summary: SketchSummary, attrs: dict) -> xr.Dataset:
                 (f"{prefix}lead",),
                 np.asarray(summary.lead_shapes[name], dtype=np.int64),
             )
+    exceedance = summary.exceedance
+    for name, counts in exceedance.counts.items():
+        prefix = f"{EXCEEDANCE_SCOPE}{_SEP}{name}{_SEP}"
+        dim = f"{prefix}level"  # not the name of a variable, or it would become a coordinate
+        data_vars[prefix + "count"] = ((dim, f"{prefix}cells"), counts.reshape(len(counts), -1))
+        data_vars[prefix + "threshold"] = ((dim,), exceedance.thresholds[name])
+        data_vars[prefix + "lead_shape"] = (
+            (f"{prefix}lead",),
+            np.asarray(counts.shape[1:], dtype=np.int64),
+        )
+        data_vars[prefix + "trajectories"] = ((), np.int64(exceedance.trajectories[name]))
     ds = xr.Dataset(data_vars)
     ds.attrs.update(attrs)
     ds.attrs.update(
@@ -111,7 +129,7 @@ def sketch_groups(ds: xr.Dataset, source: str) -> dict[tuple[str, str], set[str]
     groups: dict[tuple[str, str], set[str]] = {}
     for var in ds.data_vars:
         parts = str(var).split(_SEP)
-        if len(parts) != 3 or parts[0] not in ("step", "horizon") or parts[2] not in FIELDS:
+        if len(parts) != 3 or parts[2] not in _SCOPE_FIELDS.get(parts[0], ()):
             raise _not_a_shard(source, f"unexpected variable '{var}'")
         scope, name, field = parts
         groups.setdefault((scope, name), set()).add(field)
@@ -133,9 +151,26 @@ def check_shard(ds: xr.Dataset, source: str) -> None:
     if not groups:
         raise _not_a_shard(source, "no sketches in it")
     for (scope, name), fields in groups.items():
-        for field in FIELDS:
+        for field in _SCOPE_FIELDS[scope]:
             if field not in fields:
                 raise _not_a_shard(source, f"variable '{scope}{_SEP}{name}{_SEP}{field}' missing")
+
+
+def check_same_thresholds(partials: Sequence[xr.Dataset], sources: Sequence[str]) -> None:
+    """Refuse shards (holding the same variables) that counted exceedances of other thresholds."""
+    for var in partials[0].data_vars:
+        scope, name, field = str(var).split(_SEP)
+        if (scope, field) != (EXCEEDANCE_SCOPE, "threshold"):
+            continue
+        first = partials[0][var].values
+        for ds, source in zip(partials[1:], sources[1:], strict=True):
+            theirs = ds[var].values
+            if not np.array_equal(first, theirs):
+                raise JevonsError(
+                    f"{source}: its {name} thresholds ({theirs.tolist()}) differ from"
+                    f" {sources[0]}'s ({first.tolist()}); shards must come from one run"
+                    " (the same risk.thresholds and --threshold)"
+                )
 
 
 def from_dataset(ds: xr.Dataset, compiled: bool = True, source: str = "shard") -> SketchSummary:
@@ -144,14 +179,22 @@ def from_dataset(ds: xr.Dataset, compiled: bool = True, source: str = "shard") -
     try:
         spec = SketchSpec(float(ds.attrs["relative_accuracy"]))
         steps = int(ds.attrs["steps"])
-        summary = SketchSummary(
-            [float(q) for q in np.atleast_1d(ds.attrs["quantiles"])], steps, spec, compiled
-        )
         fields: dict[tuple[str, str], dict[str, np.ndarray]] = {}
         for var in ds.data_vars:
             scope, name, field = str(var).split(_SEP)
             fields.setdefault((scope, name), {})[field] = ds[var].values
+        counted = {
+            name: arrays for (scope, name), arrays in fields.items() if scope == EXCEEDANCE_SCOPE
+        }
+        summary = SketchSummary(
+            [float(q) for q in np.atleast_1d(ds.attrs["quantiles"])], steps, spec, compiled,
+            {name: arrays["threshold"] for name, arrays in counted.items()},
+        )  # fmt: skip
+        for name, arrays in counted.items():
+            _read_counts(summary, name, arrays)
         for (scope, name), arrays in fields.items():
+            if scope == EXCEEDANCE_SCOPE:
+                continue
             lead = tuple(int(x) for x in arrays.pop("lead_shape"))
             arrays["relative_accuracy"] = np.float64(spec.relative_accuracy)
             sketch = RowSketches.from_arrays(arrays)
@@ -164,3 +207,21 @@ def from_dataset(ds: xr.Dataset, compiled: bool = True, source: str = "shard") -
     except (TypeError, ValueError) as exc:
         raise _not_a_shard(source, str(exc)) from None
     return summary
+
+
+def _read_counts(summary: SketchSummary, name: str, arrays: dict[str, np.ndarray]) -> None:
+    """A shard's exceedance counts of ``name`` into ``summary`` (its thresholds already set)."""
+    if name not in VARIABLES or VARIABLES[name].scope != "horizon":
+        raise ValueError(f"exceedance counts of '{name}', not a horizon variable")
+    thresholds = summary.exceedance.thresholds.get(name)
+    if thresholds is None or not np.array_equal(thresholds, arrays["threshold"]):
+        raise ValueError(f"the {name} thresholds are not ascending and distinct")
+    lead = tuple(int(x) for x in arrays["lead_shape"])
+    counts = np.asarray(arrays["count"])
+    trajectories = int(arrays["trajectories"])
+    if counts.shape != (len(thresholds), int(np.prod(lead, dtype=np.int64))):
+        raise ValueError(f"the {name} exceedance counts have shape {counts.shape}")
+    if counts.dtype.kind not in "iu" or (counts < 0).any() or (counts > trajectories).any():
+        raise ValueError(f"the {name} exceedance counts are not counts of {trajectories}")
+    summary.exceedance.counts[name] = counts.astype(np.int64).reshape(len(thresholds), *lead)
+    summary.exceedance.trajectories[name] = trajectories

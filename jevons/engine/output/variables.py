@@ -5,6 +5,10 @@
 the probability, is reported under ``name``.
 ``scope = "step"``: one value per time step; ``"horizon"``: one per trajectory
 over the whole horizon (totals, maxima), reported without a time dim.
+``cvar_of``: a tail mean (CVaR) of another horizon variable's samples, by quantile.
+``exceedance_of``: the share of trajectories whose value of another horizon
+variable lies above each threshold the user gives (``[risk.thresholds]``,
+``--threshold``), by threshold.
 """
 
 from __future__ import annotations
@@ -25,6 +29,35 @@ class Variable:
     stat: Literal["quantiles", "probability"] = "quantiles"
     scope: Literal["step", "horizon"] = "step"
     cvar_of: str | None = None  # a tail mean computed from another variable's samples
+    exceedance_of: str | None = None  # P(another variable > threshold), by threshold
+
+    @property
+    def derived(self) -> bool:
+        """Computed from another variable's samples: no summary (sketch) of its own."""
+        return self.cvar_of is not None or self.exceedance_of is not None
+
+
+def _cvar(of: str, units: str, lead_dims: tuple[str, ...], what: str, name: str = "") -> Variable:
+    return Variable(
+        name or f"{of}_cvar",
+        units,
+        f"mean {what} in the worst (1 - quantile) share of trajectories",
+        lead_dims,
+        scope="horizon",
+        cvar_of=of,
+    )
+
+
+def _exceedance(of: str, what: str) -> Variable:
+    return Variable(
+        f"{of}_exceedance_probability",
+        "1",
+        f"probability that {what} exceeds the threshold",
+        HW,
+        "probability",
+        "horizon",
+        exceedance_of=of,
+    )
 
 
 _STEP = [
@@ -147,22 +180,20 @@ _HORIZON = [
         HW,
         scope="horizon",
     ),
-    Variable(
-        "cost_cvar",
-        "USD",
-        "mean total cost in the worst (1 - quantile) share of trajectories",
+    # cost_cvar is total_cost's CVaR under its first name, kept for existing readers
+    _cvar("total_cost", "USD", HW, "total cost", name="cost_cvar"),
+    _cvar("total_cost", "USD", HW, "total cost"),
+    _cvar("max_peak_gpus", "GPUs", HW, "max peak GPUs"),
+    _cvar(
+        "horizon_cost_per_mtok",
+        "USD per million output tokens",
         HW,
-        scope="horizon",
-        cvar_of="total_cost",
+        "horizon cost per million output tokens",
     ),
-    Variable(
-        "max_peak_gpus_cvar",
-        "GPUs",
-        "mean max peak GPUs in the worst (1 - quantile) share",
-        HW,
-        scope="horizon",
-        cvar_of="max_peak_gpus",
-    ),
+    _cvar("total_tokens", "tokens", (), "total tokens"),
+    _cvar("total_gpu_hours", "GPU-hours", HW, "total GPU-hours"),
+    _exceedance("total_cost", "the total cost over the horizon"),
+    _exceedance("max_peak_gpus", "the largest peak-hour GPU need over the horizon"),
     Variable(
         "total_unserved_tokens",
         "tokens",
@@ -196,3 +227,8 @@ _HORIZON = [
 ]
 
 VARIABLES: dict[str, Variable] = {v.name: v for v in _STEP + _HORIZON}
+
+# Horizon variables whose exceedance probability a user can ask for, at thresholds of theirs.
+EXCEEDANCE_OF: tuple[str, ...] = tuple(
+    v.exceedance_of for v in VARIABLES.values() if v.exceedance_of
+)

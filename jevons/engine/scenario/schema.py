@@ -27,6 +27,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
+from jevons.engine.output.variables import EXCEEDANCE_OF
+
 # The copula's matrix algebra (NumPy and SciPy only) checks the [correlations] table here,
 # where every other scenario check lives.
 from jevons.engine.preparation.copula import (
@@ -541,6 +543,55 @@ def correlated_inputs(
     return tuple(sorted(named, key=rank.__getitem__)), tuple(pairs)
 
 
+def _threshold_problem(value) -> str | None:
+    """Why ``value`` is no threshold (a number of the variable's units, finite, at least 0)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"must be a number or a list of numbers, got {value!r}"
+    if not math.isfinite(value):
+        return f"must be finite, got {value}"
+    if value < 0:
+        return f"must be at least 0, got {value:g}"
+    return None
+
+
+class Risk(_Section):
+    """Tail risk the user asks about: ``thresholds`` per horizon variable (one number or a
+    list, in the variable's units), for ``<name>_exceedance_probability``,
+    P(value > threshold)."""
+
+    thresholds: dict[str, list[float]] = Field(default_factory=dict)
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _numbers_of_known_variables(cls, tables):
+        if not isinstance(tables, dict):
+            return tables  # pydantic reports the type
+        problems, checked = [], {}
+        for key, given in tables.items():
+            if key not in EXCEEDANCE_OF:
+                names = " and ".join(EXCEEDANCE_OF)
+                problems.append(((key,), f"exceedance probabilities are computed for {names} only"))
+                continue
+            values = given if isinstance(given, list) else [given]
+            for i, value in enumerate(values):
+                reason = _threshold_problem(value)
+                if reason is not None:
+                    problems.append(((key, i) if isinstance(given, list) else (key,), reason))
+            checked[key] = sorted({float(v) for v in values if _threshold_problem(v) is None})
+        if problems:
+            # each reported at risk.thresholds.<key>[i], the value itself
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("value_error", reason), loc=loc, input=tables
+                    )
+                    for loc, reason in problems
+                ],
+            )
+        return checked
+
+
 class Scenario(_Section):
     name: str = "scenario"
     description: str = ""
@@ -559,6 +610,7 @@ class Scenario(_Section):
     # "path_a|path_b" -> Spearman rank correlation of two per-trajectory inputs (a Gaussian
     # copula, jevons.engine.preparation.copula); last, so that its check sees every input.
     correlations: dict[str, float] = Field(default_factory=dict)
+    risk: Risk = Field(default_factory=Risk)
 
     @field_validator("correlations", mode="before")
     @classmethod

@@ -8,9 +8,12 @@ dims, trajectories), and are reduced at once by a row reducer
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
 from jevons.engine.output.variables import VARIABLES
+from jevons.engine.summaries.exceedance import ExceedanceCounts
 from jevons.engine.summaries.reducers import RowReducer, numpy_reducer
 from jevons.engine.summaries.tails import tail_counts
 
@@ -20,19 +23,33 @@ def tail_mean(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
 
     The tail at ``q`` is the worst ``ceil((1 - q) n)`` values (at least one), ``q``
     taken as the decimal it is written as (:func:`jevons.engine.summaries.tails.tail_counts`).
+    NaN (an undefined ratio) is skipped, as the sketch skips it; a row of NaN alone has
+    a NaN tail mean.
     """
-    ordered = np.sort(values, axis=-1)
-    n = ordered.shape[-1]
+    ordered = np.sort(values, axis=-1)  # NaN sorts last
+    valid = np.sum(~np.isnan(ordered), axis=-1)  # (*lead)
+    ordered = np.where(np.isnan(ordered), 0.0, ordered)  # adds nothing to a suffix sum
     csum = np.cumsum(ordered[..., ::-1], axis=-1)[..., ::-1]  # csum[i] = sum(ordered[i:])
-    counts = tail_counts(quantiles, np.array(n))
-    return np.stack([csum[..., n - count] / count for count in counts], axis=0)
+    csum = np.concatenate([csum, np.zeros((*csum.shape[:-1], 1))], axis=-1)
+    counts = tail_counts(quantiles, valid)  # (*lead, quantile)
+    first = valid[..., None] - counts  # first value in each tail
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.take_along_axis(csum, first, axis=-1) / counts
+    return np.moveaxis(np.where(counts > 0, means, np.nan), -1, 0)
 
 
 class ExactSummary:
     """Accumulates quantiles and means of per-step and per-horizon variables."""
 
-    def __init__(self, quantiles: list[float], steps: int, reducer: RowReducer = numpy_reducer):
+    def __init__(
+        self,
+        quantiles: list[float],
+        steps: int,
+        reducer: RowReducer = numpy_reducer,
+        thresholds: Mapping[str, Sequence[float]] | None = None,
+    ):
         self.quantiles = np.asarray(quantiles, dtype=np.float64)
+        self.exceedance = ExceedanceCounts(thresholds or {})
         self.steps = steps
         self.reduce = reducer
         self.step_stats: dict[str, np.ndarray] = {}
@@ -67,15 +84,17 @@ class ExactSummary:
                 self.step_stats[name][..., t0 : t0 + count] = np.moveaxis(q, 1, -1)
 
     def add_horizon(self, values: dict[str, np.ndarray]) -> None:
-        for name, array in values.items():
-            q, means = self._reduce(name, np.asarray(array, dtype=np.float64))
+        host = {name: np.asarray(array, dtype=np.float64) for name, array in values.items()}
+        for name, array in host.items():
+            q, means = self._reduce(name, array)
             self.horizon_means[name] = means
             if VARIABLES[name].stat == "quantiles":
                 self.horizon_stats[name] = q
+            self.exceedance.add(name, array)
         for variable in VARIABLES.values():
-            if variable.cvar_of in values:
+            if variable.cvar_of in host:
                 self.horizon_stats[variable.name] = tail_mean(
-                    values[variable.cvar_of], self.quantiles
+                    host[variable.cvar_of], self.quantiles
                 )
 
     def finish(self) -> None:

@@ -8,9 +8,12 @@ workers).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
 from jevons.engine.output.variables import VARIABLES
+from jevons.engine.summaries.exceedance import ExceedanceCounts
 from jevons.engine.summaries.sketch import RowSketches, SketchSpec
 
 
@@ -50,7 +53,7 @@ class SketchSummary:
     Step variables get one :class:`RowSketches` each, row ``t * L + l`` for step
     ``t`` and lead index ``l`` (``L`` lead cells); horizon variables one row per
     lead index. After :meth:`finish` the results sit in the same attributes as
-    :class:`ExactSummary`'s.
+    :class:`ExactSummary`'s. Exceedance probabilities are counted, not sketched: exact.
     """
 
     def __init__(
@@ -59,11 +62,13 @@ class SketchSummary:
         steps: int,
         spec: SketchSpec | None = None,
         compiled: bool = True,
+        thresholds: Mapping[str, Sequence[float]] | None = None,
     ):
         self.quantiles = np.asarray(quantiles, dtype=np.float64)
         self.steps = steps
         self.spec = spec or SketchSpec()
         self.compiled = compiled
+        self.exceedance = ExceedanceCounts(thresholds or {})
         self.step_sketches: dict[str, RowSketches] = {}
         self.horizon_sketches: dict[str, RowSketches] = {}
         self.lead_shapes: dict[str, tuple[int, ...]] = {}
@@ -74,7 +79,9 @@ class SketchSummary:
 
     def empty_like(self) -> SketchSummary:
         """A new, empty summary with the same settings (a chunk's scratch space)."""
-        return SketchSummary(list(self.quantiles), self.steps, self.spec, self.compiled)
+        return SketchSummary(
+            list(self.quantiles), self.steps, self.spec, self.compiled, self.exceedance.thresholds
+        )
 
     def _sketch(self, table: dict[str, RowSketches], name: str, rows: int) -> RowSketches:
         if name not in table:
@@ -103,6 +110,7 @@ class SketchSummary:
             cells = int(np.prod(lead, dtype=np.int64))
             sketch = self._sketch(self.horizon_sketches, name, cells)
             sketch.add(array.reshape(cells, -1), compiled=self.compiled)
+            self.exceedance.add(name, array)
 
     def merge(self, other: SketchSummary) -> None:
         """Add another run's sketches of other trajectories (a shard, a worker's chunks)."""
@@ -116,6 +124,7 @@ class SketchSummary:
                 else:
                     mine[name] = sketch
         self.lead_shapes.update(other.lead_shapes)
+        self.exceedance.merge(other.exceedance)
 
     def finish(self) -> None:
         m = len(self.quantiles)
