@@ -56,7 +56,8 @@ SAMPLING_DESIGNS = ("mc", "lhs", "sobol")
 # PARAMETER_STEP is 0xFFFFFFFF and real steps count up from 0, so this step index meets
 # neither the parameter draws nor the per-step draws.
 PERMUTATION_STEP = 0xFFFFFFFE
-FEISTEL_ROUNDS = 8
+# Four rounds of a pseudo-random function make a pseudo-random permutation (Luby-Rackoff).
+FEISTEL_ROUNDS = 4
 # scipy's Sobol fast_forward takes 32-bit direction numbers only: at most 2^32 points.
 SOBOL_BITS = 32
 
@@ -121,7 +122,8 @@ def _sobol_points(
         raise ValueError("Sobol' points are drawn for a consecutive range of trajectories")
     seed = key[0] | key[1] << 32
     engine = qmc.Sobol(dimensions, scramble=True, bits=SOBOL_BITS, rng=np.random.default_rng(seed))
-    engine.fast_forward(first)
+    if first:  # scipy refuses to skip 0 points
+        engine.fast_forward(first)
     with warnings.catch_warnings():
         # The run's own count is what matters for balance: sobol_note speaks of it, once.
         warnings.simplefilter("ignore", UserWarning)
