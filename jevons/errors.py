@@ -23,3 +23,8 @@ class ScenarioError(JevonsError):
 
 class BackendUnavailableError(JevonsError):
     """A backend was requested that this machine cannot run."""
+
+
+class JevonsWarning(UserWarning):
+    """A note the user should see but that does not stop a run; the CLI prints it in one
+    line."""

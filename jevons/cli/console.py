@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
@@ -12,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from jevons.errors import JevonsError
+from jevons.errors import JevonsError, JevonsWarning
 
 
 class _Stdout(Console):
@@ -49,9 +50,21 @@ USER_ERROR = 2
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the project's own errors into a message and exit code 2, no traceback."""
+    """Turn the project's own errors into a message and exit code 2, no traceback, and its
+    warnings into one line each."""
+    shown = warnings.showwarning
+
+    def one_line(message, category, *args, **kwargs) -> None:
+        if issubclass(category, JevonsWarning):
+            err.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False,
+                      soft_wrap=True)  # fmt: skip
+        else:
+            shown(message, category, *args, **kwargs)
+
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.showwarning = one_line
+            yield
     except JevonsError as exc:
         for line in str(exc).splitlines():
             err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)

@@ -97,9 +97,10 @@ def simulate_summary(
     mode: str = "sketch",
     progress: ProgressCallback | None = None,
     chunk: int | None = None,
+    total: int | None = None,
 ) -> tuple[Summary, dict[str, np.ndarray] | None, str]:
     """Summaries of trajectories ``start .. stop - 1`` (global indices: any split of a
-    run into ranges draws the same numbers).
+    run of ``total`` trajectories, default ``stop``, into ranges draws the same numbers).
 
     Returns the summary (finished for exact mode; sketches still open for
     merging otherwise), the drawn inputs and horizon totals when the range ran
@@ -129,7 +130,7 @@ def simulate_summary(
     while first < stop:
         count = min(size, stop - first)
         trajectories = np.arange(first, first + count, dtype=np.uint64)
-        inputs = draw_inputs(scenario, trajectories, key)
+        inputs = draw_inputs(scenario, trajectories, key, total or stop)
         # On a GPU, a chunk's windows go to a scratch summary first, so that a chunk
         # that runs out of memory can be retried smaller without counting twice.
         target = summary if mode == "exact" or chosen.name != "cuda" else summary.empty_like()
@@ -196,7 +197,7 @@ def run_scenario(
         chunk = n  # the per-trajectory values of one chunk are what is kept
     result, kept, backend_name = simulate_summary(
         scenario, plan, trajectory_range=(0, n), seed=seed, backend=backend, mode=mode,
-        progress=progress, chunk=chunk,
+        progress=progress, chunk=chunk, total=n,
     )  # fmt: skip
     ds = finish_dataset(result, plan, scenario, scenario_text, seed, n, backend_name, mode)
     check_finite(ds)

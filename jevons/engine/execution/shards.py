@@ -56,7 +56,7 @@ def run_shard(
     start, stop = shard.trajectory_range(n)
     result, _, backend_name = simulate_summary(
         scenario, build_plan(scenario), trajectory_range=(start, stop), seed=seed,
-        backend=backend, mode=mode, progress=progress,
+        backend=backend, mode=mode, progress=progress, total=n,
     )  # fmt: skip
     return to_dataset(
         result,

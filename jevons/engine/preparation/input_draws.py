@@ -3,11 +3,14 @@
 Trajectory ``i`` draws parameter ``p`` from Philox block
 ``(i, PARAMETER_STEP, crc32(p))`` (see ``jevons.kernels.philox``), so its
 inputs are the same in a run of ten trajectories or ten million, in any chunk.
+``simulation.sampling`` may spread those uniforms over a Latin hypercube or take
+scrambled Sobol' points instead (``jevons.engine.preparation.sampling``); each is
+still a function of the trajectory's index and the run's size alone.
 A hardware profile's uncertain figures are parameters too, keyed
 ``supply.uncertainty.<profile>.<field>``.
 
 Inputs paired in the scenario's ``[correlations]`` table still take their uniforms
-from those same streams; a Gaussian copula (``jevons.engine.preparation.copula``)
+from those same streams (or designs); a Gaussian copula (``jevons.engine.preparation.copula``)
 mixes each trajectory's uniforms of the paired inputs before their quantile
 functions. Inputs the table does not name draw exactly as without it.
 """
@@ -15,13 +18,15 @@ functions. Inputs the table does not name draw exactly as without it.
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from jevons.engine.preparation.copula import copula_factor, correlate_uniforms
+from jevons.engine.preparation.sampling import SamplingNote, design_uniforms, sobol_note
 from jevons.engine.scenario.distributions import U_LARGEST, U_SMALLEST, Fixed
-from jevons.engine.scenario.schema import Scenario
+from jevons.engine.scenario.schema import Scenario, per_trajectory_inputs
 from jevons.kernels.contract import (
     HARDWARE_FIELDS,
     PARAMETER_PATHS,
@@ -30,8 +35,6 @@ from jevons.kernels.contract import (
     surge_path,
 )
 from jevons.kernels.layers import market_cap
-from jevons.kernels.philox import parameter_word
-from jevons.kernels.variates import uniform_from_word
 
 
 def _lookup(scenario: Scenario, path: str):
@@ -42,32 +45,32 @@ def _lookup(scenario: Scenario, path: str):
 PARALLEL_CHUNK = 50_000
 
 
-def _uniforms(path: str, trajectories: np.ndarray, key: tuple[int, int]) -> np.ndarray:
-    return uniform_from_word(parameter_word(trajectories, path, key))
-
-
-def _correlated_uniforms(
-    scenario: Scenario, trajectories: np.ndarray, key: tuple[int, int]
+def _design_uniforms(
+    scenario: Scenario, trajectories: np.ndarray, key: tuple[int, int], total: int
 ) -> dict[str, np.ndarray]:
-    """The copula's uniforms of each input the [correlations] table names."""
+    """The uniform of each uncertain input under the scenario's sampling design, mixed by
+    the copula for the inputs the [correlations] table names."""
+    uncertain = [
+        path
+        for path, dist in per_trajectory_inputs(dict(scenario)).items()
+        if not (dist is None or isinstance(dist, Fixed))
+    ]
+    sampling = scenario.simulation.sampling
+    if sampling == "sobol" and (note := sobol_note(total)) is not None:
+        warnings.warn(note, SamplingNote, stacklevel=3)
+    uniforms = design_uniforms(sampling, uncertain, trajectories, key, total)
     paths, pairs = scenario.correlated_pairs()
-    if not paths:
-        return {}
-    own = np.stack([_uniforms(path, trajectories, key) for path in paths])
-    mixed = correlate_uniforms(own, copula_factor(paths, pairs), U_SMALLEST, U_LARGEST)
-    return dict(zip(paths, mixed, strict=True))
+    if paths:
+        own = np.stack([uniforms[path] for path in paths])
+        mixed = correlate_uniforms(own, copula_factor(paths, pairs), U_SMALLEST, U_LARGEST)
+        uniforms.update(zip(paths, mixed, strict=True))
+    return uniforms
 
 
-def _draw(
-    dist,
-    path: str,
-    trajectories: np.ndarray,
-    key: tuple[int, int],
-    correlated: dict[str, np.ndarray],
-) -> np.ndarray:
+def _draw(dist, path: str, trajectories: np.ndarray, uniforms: dict[str, np.ndarray]):
     if isinstance(dist, Fixed):
         return np.full(len(trajectories), dist.value)
-    u = correlated[path] if path in correlated else _uniforms(path, trajectories, key)
+    u = uniforms[path]
     first = dist.ppf(u[:1])  # sets up any numerical inverse once, before the threads
     if len(u) <= PARALLEL_CHUNK:
         return np.concatenate([first, dist.ppf(u[1:])])
@@ -96,28 +99,31 @@ def _apply_drawn_efficiencies(scenario: Scenario, profile, drawn: dict[str, np.n
 
 
 def draw_inputs(
-    scenario: Scenario, trajectories: np.ndarray, key: tuple[int, int]
+    scenario: Scenario,
+    trajectories: np.ndarray,
+    key: tuple[int, int],
+    total: int | None = None,
 ) -> TrajectoryInputs:
-    """Every per-trajectory input of ``scenario`` for ``trajectories``, ready for the model:
+    """Every per-trajectory input of ``scenario`` for ``trajectories`` (global indices of a
+    run of ``total``; default ``simulation.trajectories``), ready for the model:
     ``users.saturation`` is the cap in force (never below the initial users; +inf for
     none)."""
-    correlated = _correlated_uniforms(scenario, trajectories, key)
+    total = scenario.simulation.trajectories if total is None else total
+    uniforms = _design_uniforms(scenario, trajectories, key, total)
     values = {}
     for path in PARAMETER_PATHS:
         dist = _lookup(scenario, path)
         values[path] = (
             np.full(len(trajectories), np.inf)
             if dist is None
-            else _draw(dist, path, trajectories, key, correlated)
+            else _draw(dist, path, trajectories, uniforms)
         )
     # The cap in force: a market is never smaller than the users already in it.
     values["users.saturation"] = market_cap(values["users.initial"], values["users.saturation"])
     surges = scenario.variability.surges
     multipliers = np.empty((len(surges), len(trajectories)))
     for k, surge in enumerate(surges):
-        multipliers[k] = _draw(
-            surge.multiplier, surge_path(surge.name), trajectories, key, correlated
-        )
+        multipliers[k] = _draw(surge.multiplier, surge_path(surge.name), trajectories, uniforms)
     supply = scenario.supply
     hardware = {
         field: np.empty((len(supply.hardware), len(trajectories))) for field in HARDWARE_FIELDS
@@ -126,9 +132,7 @@ def draw_inputs(
         uncertain = supply.uncertainty_of(profile)
         for field in HARDWARE_FIELDS:
             path = hardware_path(profile.key, field)
-            hardware[field][h] = _draw(
-                getattr(uncertain, field), path, trajectories, key, correlated
-            )
+            hardware[field][h] = _draw(getattr(uncertain, field), path, trajectories, uniforms)
         if profile.kind == "estimated":
             _apply_drawn_efficiencies(scenario, profile, {f: v[h] for f, v in hardware.items()})
     return TrajectoryInputs(values=values, surge_multipliers=multipliers, hardware=hardware)
