@@ -126,6 +126,13 @@ _STEP = [
         FLEET,
         "probability",
     ),
+    Variable(
+        "revenue",
+        "USD",
+        "visible output tokens x the price per output token ([monetization])",
+        HW,
+    ),
+    Variable("gross_margin", "USD", "revenue - cost (elastic)", HW),
 ]
 
 _HORIZON = [
@@ -221,6 +228,22 @@ _HORIZON = [
         "1",
         "probability that some hour of the horizon needs more than target utilisation x the fleet",
         FLEET,
+        "probability",
+        "horizon",
+    ),
+    Variable("total_revenue", "USD", "revenue over the horizon", HW, scope="horizon"),
+    Variable(
+        "total_gross_margin",
+        "USD",
+        "revenue - cost over the horizon (elastic)",
+        HW,
+        scope="horizon",
+    ),
+    Variable(
+        "loss_probability",
+        "1",
+        "probability that the gross margin over the horizon is below 0",
+        HW,
         "probability",
         "horizon",
     ),
