@@ -255,3 +255,11 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in _STEP + _HORIZON}
 EXCEEDANCE_OF: tuple[str, ...] = tuple(
     v.exceedance_of for v in VARIABLES.values() if v.exceedance_of
 )
+
+# Reported only for a scenario with a [monetization] table.
+MONETIZED: tuple[str, ...] = (
+    "revenue", "gross_margin", "total_revenue", "total_gross_margin", "loss_probability",
+)  # fmt: skip
+# Variables that can fall below 0, which a sketch (of magnitudes) cannot hold: sketched
+# summaries leave them out; exact summaries report them.
+SIGNED: tuple[str, ...] = ("gross_margin", "total_gross_margin")
