@@ -34,9 +34,13 @@ def test_shipped_scenario_runs(path):
         assert (values >= 0).all(), name
     # quantiles are ordered
     assert (ds.peak_gpus.diff("quantile") >= 0).all()
-    # cost per token never undercuts the hardware's own floor: $/GPU-h / (decode rate x 3600)
+    # cost per token never undercuts the hardware's own floor: $/GPU-h / (decode rate x 3600),
+    # at the lowest the declining price reaches by the last step
+    last_step_years = (scenario.horizon.steps - 1) * scenario.horizon.step_hours / (365.25 * 24)
+    fastest = scenario.supply.price_decline_per_year.draw_range()[1]
     for hw in scenario.supply.hardware:
         floor = hw.cost_per_gpu_hour / (hw.decode_rate(scenario.supply.interactivity) * 3600) * 1e6
+        floor *= (1 - fastest) ** last_step_years
         assert float(ds.cost_per_mtok.sel(hardware=hw.key).min()) >= floor * (1 - 1e-9)
 
 

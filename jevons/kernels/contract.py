@@ -34,6 +34,9 @@ PARAMETER_PATHS = (
     "variability.step_noise",
     "variability.burst_factor",
     "supply.price_decline_per_year",
+    "monetization.price_per_mtok",
+    "monetization.markup",
+    "monetization.elasticity",
 )
 
 
@@ -54,6 +57,9 @@ PARAMETER_UNITS = {
     "variability.step_noise": "1",
     "variability.burst_factor": "1",
     "supply.price_decline_per_year": "1/year",
+    "monetization.price_per_mtok": "USD per million output tokens",
+    "monetization.markup": "1",
+    "monetization.elasticity": "1",
 }
 SURGE_MULTIPLIER_UNITS = "1"
 
@@ -152,6 +158,17 @@ class ModelPlan:
     # kW per GPU). The summaries then scale gpu_hours' statistics instead of reducing
     # those rows. None where any figure varies.
     fixed_cost_factors: tuple[np.ndarray, np.ndarray] | None = None
+    # [monetization]: "price" (a drawn price per million output tokens, fixed over time),
+    # "markup" (a price that follows cost) or None (no revenue, demand as priced).
+    pricing: str | None = None
+    # Under "markup": each profile's nominal cost per million output tokens at the
+    # scenario's mean request shape, the price a markup of 0 charges at the start
+    # [USD per million output tokens], (hardware,).
+    nominal_cost_per_output_mtok: np.ndarray | None = None
+
+    @property
+    def monetized(self) -> bool:
+        return self.pricing is not None
 
     @property
     def months_per_step(self) -> float:

@@ -335,6 +335,73 @@ def tokens_per_mw(decoded, energy):
         return xp.where(energy > 0, decoded / (energy * MW_SECONDS_PER_KWH), xp.nan)
 
 
+# -- monetization and the Jevons effect ----------------------------------------------
+# A product sells its visible output tokens. At a fixed price per million output
+# tokens demand holds; at a markup over cost the price follows the elastic $/GPU-hour
+# down (or up) the supply price path, and demand answers with a constant price
+# elasticity e: requests scale by (price_t / price_0)^(-e).
+
+
+def nominal_cost_per_output_mtok(
+    all_in_cost_per_gpu_hour,
+    prefill_seconds_per_output,
+    decode_seconds_per_output,
+    target_utilization,
+):
+    """A profile's cost per million visible output tokens at a request shape
+    [USD per million output tokens].
+
+    ``prefill_seconds_per_output`` and ``decode_seconds_per_output`` [GPU-s per output
+    token] are the uncached input and the decoded tokens (output + thinking) of one
+    output token, each at its rate; the GPU-hours run at ``target_utilization`` [0-1]
+    and cost ``all_in_cost_per_gpu_hour`` [USD per GPU-hour].
+    """
+    hours = gpu_hours(gpu_seconds(prefill_seconds_per_output, decode_seconds_per_output),
+                      target_utilization)  # fmt: skip
+    return hours * all_in_cost_per_gpu_hour * PER_MILLION
+
+
+def markup_price_per_mtok(cost_per_mtok, markup):
+    """Price at a ``markup`` [-] over a cost [USD per million output tokens]:
+    ``cost x (1 + markup)``."""
+    return cost_per_mtok * (1.0 + markup)
+
+
+def price_response_log_rate(elasticity, decline_per_year):
+    """How fast log demand grows as a price that follows cost falls [1/year].
+
+    A price falling like the $/GPU-hour, ``(1 - d)^years``, lifts demand by
+    ``((1 - d)^years)^(-e) = exp(-e log(1 - d) years)``; this is ``-e log(1 - d)``,
+    ``elasticity`` ``e`` [-] >= 0, ``decline_per_year`` ``d`` [1/year].
+    """
+    xp = namespace(elasticity, decline_per_year)
+    return -elasticity * xp.log1p(-decline_per_year)
+
+
+def demand_factor(log_rate, years):
+    """Demand's answer to the price after ``years`` [year] [-]: ``exp(log_rate x years)``,
+    ``log_rate`` [1/year] from :func:`price_response_log_rate`; exactly 1 at a rate of 0."""
+    xp = namespace(log_rate)
+    return xp.exp(log_rate * years)
+
+
+def revenue(output, price_per_mtok, price_factor):
+    """Revenue of the visible output tokens [USD]: ``output`` [tokens] at the opening
+    ``price_per_mtok`` [USD per million output tokens] times the price's path so far
+    ``price_factor`` [-] (1 for a fixed price)."""
+    return output * (price_per_mtok * price_factor) / PER_MILLION
+
+
+def gross_margin(revenue, cost):
+    """Revenue less the cost of serving it [USD]."""
+    return revenue - cost
+
+
+def loss(total_gross_margin):
+    """The horizon's gross margin is below 0 [bool]."""
+    return total_gross_margin < 0.0
+
+
 # -- fixed fleets ---------------------------------------------------------------------
 # A fixed fleet of F GPUs serves up to F GPUs of work in every hour: the target
 # utilisation is a planning margin, not a cap. Work is the GPU-hours at full

@@ -15,6 +15,7 @@ import numpy as np
 
 from jevons.kernels import layers
 from jevons.kernels.contract import PARAMETER_PATHS, ModelPlan, TrajectoryInputs
+from jevons.kernels.reference import opening_price_per_mtok
 
 # Rows of the per-trajectory parameter matrix: PARAMETER_PATHS, then one per surge.
 P_ROW = {path: row for row, path in enumerate(PARAMETER_PATHS)}
@@ -28,8 +29,9 @@ DEMAND = (
 )  # fmt: skip
 SUPPLY = (
     "gpu_hours", "peak_gpus", "peak_prefill_gpus", "peak_decode_gpus", "cost", "energy_kwh",
-    "cost_per_mtok", "cost_per_mtok_all", "tokens_per_mw",
+    "cost_per_mtok", "cost_per_mtok_all", "tokens_per_mw", "revenue", "gross_margin",
 )  # fmt: skip
+MONETIZATION = ("revenue", "gross_margin")  # reported only under [monetization]
 FLEET = ("utilization", "unserved_tokens", "shortfall_probability", "target_breach_probability")
 DEMAND_ROW = {name: row for row, name in enumerate(DEMAND)}
 SUPPLY_ROW = {name: row for row, name in enumerate(SUPPLY)}
@@ -42,8 +44,9 @@ DEMAND_TOTALS = (
 )  # fmt: skip
 SUPPLY_TOTALS = (
     "total_gpu_hours", "total_cost", "total_energy_kwh", "max_peak_gpus",
-    "max_peak_prefill_gpus", "max_peak_decode_gpus",
+    "max_peak_prefill_gpus", "max_peak_decode_gpus", "total_revenue", "total_gross_margin",
 )  # fmt: skip
+MONETIZATION_TOTALS = ("total_revenue", "total_gross_margin")
 FLEET_TOTALS = ("total_unserved_tokens", "any_shortfall", "any_target_breach")
 DEMAND_TOTAL_ROW = {name: row for row, name in enumerate(DEMAND_TOTALS)}
 SUPPLY_TOTAL_ROW = {name: row for row, name in enumerate(SUPPLY_TOTALS)}
@@ -52,14 +55,14 @@ FLEET_TOTAL_ROW = {name: row for row, name in enumerate(FLEET_TOTALS)}
 # Slots of the scalar constants vector.
 CONSTS = (
     "months_per_step", "step_hours", "calls_per_request", "call_pairs_per_request",
-    "thinking_per_reasoning_call", "target_utilization", "count_noise",
+    "thinking_per_reasoning_call", "target_utilization", "count_noise", "price_follows_cost",
 )  # fmt: skip
 C_SLOT = {name: slot for slot, name in enumerate(CONSTS)}
 # Rows of the per-trajectory hardware matrix (row, profile, trajectory); rates as their
 # reciprocals, to multiply by in the loop.
 HARDWARE = (
     "prefill_seconds_per_token", "decode_seconds_per_token", "power_kw", "cost_per_gpu_hour",
-    "energy_cost_per_gpu_hour",
+    "energy_cost_per_gpu_hour", "price_per_output_mtok",
 )  # fmt: skip
 HW_ROW = {name: row for row, name in enumerate(HARDWARE)}
 
@@ -96,6 +99,7 @@ def pack_plan(plan: ModelPlan) -> PackedPlan:
     consts[C_SLOT["thinking_per_reasoning_call"]] = plan.thinking_per_reasoning_call
     consts[C_SLOT["target_utilization"]] = plan.target_utilization
     consts[C_SLOT["count_noise"]] = 1.0 if plan.count_noise else 0.0
+    consts[C_SLOT["price_follows_cost"]] = 1.0 if plan.pricing == "markup" else 0.0
     cal = plan.calendar
 
     def contiguous(array: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
@@ -136,6 +140,7 @@ def pack_hardware(plan: ModelPlan, inputs: TrajectoryInputs) -> np.ndarray:
     rows[HW_ROW["energy_cost_per_gpu_hour"]] = layers.energy_cost_per_gpu_hour(
         drawn["power_kw"], plan.energy_price_per_kwh
     )
+    rows[HW_ROW["price_per_output_mtok"]] = opening_price_per_mtok(plan, inputs)
     return rows
 
 

@@ -42,6 +42,23 @@ SUPPLY_TOTALS = (
     "max_peak_prefill_gpus",
     "max_peak_decode_gpus",
 )
+MONETIZATION_TOTALS = ("total_revenue", "total_gross_margin")
+
+
+def opening_price_per_mtok(plan: ModelPlan, inputs: TrajectoryInputs) -> Array:
+    """Each trajectory's price at the horizon's start [USD per million output tokens],
+    (hardware, trajectories): its drawn ``monetization.price_per_mtok`` on every profile,
+    or each profile's nominal cost per million output tokens
+    (``ModelPlan.nominal_cost_per_output_mtok``) at its drawn ``monetization.markup``;
+    0 without [monetization]."""
+    drawn = inputs.hardware["cost_per_gpu_hour"]
+    xp = namespace(drawn)
+    if plan.pricing == "price":
+        return xp.broadcast_to(inputs["monetization.price_per_mtok"][None, :], drawn.shape) * 1.0
+    if plan.pricing == "markup":
+        cost = xp.asarray(plan.nominal_cost_per_output_mtok, device=device(drawn))
+        return layers.markup_price_per_mtok(cost[:, None], inputs["monetization.markup"])
+    return xp.zeros_like(drawn)
 
 
 def simulate(
@@ -82,6 +99,13 @@ def simulate(
     gpu_price = drawn["cost_per_gpu_hour"]
     energy_cost = layers.energy_cost_per_gpu_hour(power, plan.energy_price_per_kwh)
     step_years = plan.step_years
+    opening_price = opening_price_per_mtok(plan, inputs)
+    # Only a price that follows cost moves, and so moves demand.
+    price_elasticity = inputs["monetization.elasticity"]
+    demand_log_rate = layers.price_response_log_rate(
+        price_elasticity if plan.pricing == "markup" else xp.zeros_like(price_elasticity),
+        inputs["supply.price_decline_per_year"],
+    )
     fleet = xp.asarray(plan.fleet_sizes, dtype=xp.float64, device=home)[:, None, None]
     n_hw = len(plan.hardware)
     n_fleet = len(plan.fleet_sizes)
@@ -89,7 +113,7 @@ def simulate(
     users = xp.asarray(inputs["users.initial"], copy=True)
     saturation = inputs["users.saturation"]  # the cap in force (see draw_inputs)
     totals = {name: xp.zeros(n, dtype=xp.float64, device=home) for name in DEMAND_TOTALS}
-    for name in SUPPLY_TOTALS:
+    for name in SUPPLY_TOTALS + (MONETIZATION_TOTALS if plan.monetized else ()):
         totals[name] = xp.zeros((n_hw, n), dtype=xp.float64, device=home)
     unserved_total = xp.zeros((n_fleet, n_hw, n), dtype=xp.float64, device=home)
     any_short = xp.zeros((n_fleet, n_hw, n), dtype=xp.bool, device=home)
@@ -123,7 +147,7 @@ def simulate(
             hours,
             volume,
             noise,
-        )
+        ) * layers.demand_factor(demand_log_rate, float(step_years[t]))
         if plan.count_noise:
             requests = layers.poisson_counts(mean_requests, uniform_from_word(words[2]))
         else:
@@ -184,6 +208,14 @@ def simulate(
             ),
             "tokens_per_mw": layers.tokens_per_mw(decoded, energy),
         }
+        if plan.monetized:
+            revenue = layers.revenue(
+                output, opening_price, price_factor if plan.pricing == "markup" else 1.0
+            )
+            values["revenue"] = revenue
+            values["gross_margin"] = layers.gross_margin(revenue, cost)
+            totals["total_revenue"] += revenue
+            totals["total_gross_margin"] += values["gross_margin"]
         if n_fleet:
             work = layers.work_gpu_hours(gpu_hours, util)
             unserved = layers.unserved_gpu_hours(
@@ -250,6 +282,10 @@ def derived_totals(
     totals["horizon_cost_per_mtok_all"] = layers.cost_per_mtok(
         totals["total_cost"], totals["total_tokens"][None, ...]
     )
+    if plan.monetized:
+        totals["loss_probability"] = xp.astype(
+            layers.loss(totals["total_gross_margin"]), xp.float64
+        )
     if plan.fleet_sizes:
         price = layers.all_in_price(cost_per_gpu_hour, 1.0, energy_cost_per_gpu_hour)
         cost = layers.fleet_cost(fleet, plan.steps * plan.step_hours, price)

@@ -77,12 +77,20 @@ def allocate(plan: ModelPlan, inputs: TrajectoryInputs, n: int, steps_per_window
     )
 
 
-def window_values(outputs: tuple[Any, Any, Any], count: int, with_fleet: bool) -> dict[str, Any]:
+def window_values(
+    outputs: tuple[Any, Any, Any], count: int, with_fleet: bool, monetized: bool = False
+) -> dict[str, Any]:
     """The first ``count`` steps of a window's outputs (host or device arrays) by name,
-    each shaped (steps, *lead dims, trajectories)."""
+    each shaped (steps, *lead dims, trajectories); revenue rows only ``monetized``."""
     demand, supply, fleet = outputs
     values = {name: demand[r, :count] for r, name in enumerate(layout.DEMAND)}
-    values.update({name: supply[r, :count] for r, name in enumerate(layout.SUPPLY)})
+    values.update(
+        {
+            name: supply[r, :count]
+            for r, name in enumerate(layout.SUPPLY)
+            if monetized or name not in layout.MONETIZATION
+        }
+    )
     if with_fleet:
         values.update({name: fleet[r, :count] for r, name in enumerate(layout.FLEET)})
     return values
@@ -90,7 +98,13 @@ def window_values(outputs: tuple[Any, Any, Any], count: int, with_fleet: bool) -
 
 def horizon_totals(plan: ModelPlan, buffers: Buffers) -> dict[str, np.ndarray]:
     totals = {name: buffers.demand_totals[r] for r, name in enumerate(layout.DEMAND_TOTALS)}
-    totals.update({name: buffers.supply_totals[r] for r, name in enumerate(layout.SUPPLY_TOTALS)})
+    totals.update(
+        {
+            name: buffers.supply_totals[r]
+            for r, name in enumerate(layout.SUPPLY_TOTALS)
+            if plan.monetized or name not in layout.MONETIZATION_TOTALS
+        }
+    )
     fleet = buffers.fleet_totals
     row = layout.FLEET_TOTAL_ROW
     hardware = buffers.hardware
@@ -150,7 +164,7 @@ def simulate_in_windows(
     for t0 in range(0, plan.steps, steps_per_window):
         count = min(steps_per_window, plan.steps - t0)
         device.launch(t0, count, first, key)
-        on_window(t0, window_values(device.outputs(), count, with_fleet))
+        on_window(t0, window_values(device.outputs(), count, with_fleet, plan.monetized))
     device.fetch_totals(buffers)
     return horizon_totals(plan, buffers)
 

@@ -77,6 +77,8 @@ work_gpu_hours = _compiled(layers.work_gpu_hours)
 fleet_utilization = _compiled(layers.fleet_utilization)
 shortfall = _compiled(layers.shortfall)
 target_breach = _compiled(layers.target_breach)
+revenue_of = _compiled(layers.revenue)
+gross_margin_of = _compiled(layers.gross_margin)
 
 # Rows and slots, from the layout (module-level ints compile to constants).
 _GROWTH = P_ROW["users.growth_per_month"]
@@ -92,6 +94,7 @@ _DRIFT = P_ROW["cache.drift_per_month"]
 _NOISE = P_ROW["variability.step_noise"]
 _BURST = P_ROW["variability.burst_factor"]
 _DECLINE = P_ROW["supply.price_decline_per_year"]
+_ELASTICITY = P_ROW["monetization.elasticity"]
 _SURGE0 = P_SURGE0
 _C_MONTHS = C_SLOT["months_per_step"]
 _C_STEP_HOURS = C_SLOT["step_hours"]
@@ -100,11 +103,13 @@ _C_PAIRS = C_SLOT["call_pairs_per_request"]
 _C_THINKING = C_SLOT["thinking_per_reasoning_call"]
 _C_UTIL = C_SLOT["target_utilization"]
 _C_COUNT_NOISE = C_SLOT["count_noise"]
+_C_PRICE_FOLLOWS_COST = C_SLOT["price_follows_cost"]
 _HW_PREFILL = HW_ROW["prefill_seconds_per_token"]
 _HW_DECODE = HW_ROW["decode_seconds_per_token"]
 _HW_POWER = HW_ROW["power_kw"]
 _HW_PRICE = HW_ROW["cost_per_gpu_hour"]
 _HW_ENERGY = HW_ROW["energy_cost_per_gpu_hour"]
+_HW_OPENING_PRICE = HW_ROW["price_per_output_mtok"]
 _D_USERS = DEMAND_ROW["users"]
 _D_REQUESTS = DEMAND_ROW["requests"]
 _D_PEAK_REQUESTS = DEMAND_ROW["peak_hour_requests"]
@@ -124,6 +129,8 @@ _S_ENERGY = SUPPLY_ROW["energy_kwh"]
 _S_COST_PER_MTOK = SUPPLY_ROW["cost_per_mtok"]
 _S_COST_PER_MTOK_ALL = SUPPLY_ROW["cost_per_mtok_all"]
 _S_TOKENS_PER_MW = SUPPLY_ROW["tokens_per_mw"]
+_S_REVENUE = SUPPLY_ROW["revenue"]
+_S_GROSS_MARGIN = SUPPLY_ROW["gross_margin"]
 _F_UTILIZATION = FLEET_ROW["utilization"]
 _F_UNSERVED = FLEET_ROW["unserved_tokens"]
 _F_SHORTFALL = FLEET_ROW["shortfall_probability"]
@@ -139,6 +146,8 @@ _ST_ENERGY = SUPPLY_TOTAL_ROW["total_energy_kwh"]
 _ST_MAX_PEAK = SUPPLY_TOTAL_ROW["max_peak_gpus"]
 _ST_MAX_PEAK_PREFILL = SUPPLY_TOTAL_ROW["max_peak_prefill_gpus"]
 _ST_MAX_PEAK_DECODE = SUPPLY_TOTAL_ROW["max_peak_decode_gpus"]
+_ST_REVENUE = SUPPLY_TOTAL_ROW["total_revenue"]
+_ST_GROSS_MARGIN = SUPPLY_TOTAL_ROW["total_gross_margin"]
 _FT_UNSERVED = FLEET_TOTAL_ROW["total_unserved_tokens"]
 _FT_SHORT = FLEET_TOTAL_ROW["any_shortfall"]
 _FT_BREACH = FLEET_TOTAL_ROW["any_target_breach"]
@@ -195,6 +204,12 @@ def price_decline_factor(log_keep_per_year, years):
     """Scalar twin of :func:`layers.price_decline_factor` [-], with the trajectory's
     ``log_keep_per_year`` = log(1 - d) hoisted."""
     return math.exp(log_keep_per_year * years)
+
+
+@njit(**KERNEL_OPTIONS)
+def demand_factor(log_rate, years):
+    """Scalar twin of :func:`layers.demand_factor` [-]; no exp where demand holds still."""
+    return math.exp(log_rate * years) if log_rate != 0.0 else 1.0
 
 
 @njit(**KERNEL_OPTIONS)
@@ -305,6 +320,9 @@ def trajectory_window(
     noise_sd = params[_NOISE, i]
     burst = params[_BURST, i]
     log_keep_per_year = math.log1p(-params[_DECLINE, i])
+    # Scalar twin of layers.price_response_log_rate: only a price that follows cost moves.
+    follows_cost = consts[_C_PRICE_FOLLOWS_COST] > 0.0
+    demand_log_rate = -params[_ELASTICITY, i] * log_keep_per_year if follows_cost else 0.0
     users = users_state[0, i]
     saturation = users_state[1, i]
     # Per-trajectory constants, out of the step loop.
@@ -350,7 +368,7 @@ def trajectory_window(
         noise = step_noise(noise_sd, z1)
         mean_requests = expected_requests(
             users, sessions, requests_per_session, step_hours, volume, noise
-        )
+        ) * demand_factor(demand_log_rate, step_years[t])
         if count_noise:
             if predrawn:
                 z2 = draws[_Z_OFFSET + _U_COUNT, k, lane]
@@ -414,6 +432,14 @@ def trajectory_window(
             supply_out[_S_COST_PER_MTOK, k, h, i] = cost_per_mtok(cost, output)
             supply_out[_S_COST_PER_MTOK_ALL, k, h, i] = cost_per_mtok(cost, processed)
             supply_out[_S_TOKENS_PER_MW, k, h, i] = tokens_per_mw(decoded, energy)
+            revenue = revenue_of(
+                output, hardware[_HW_OPENING_PRICE, h, i], price_factor if follows_cost else 1.0
+            )
+            margin = gross_margin_of(revenue, cost)
+            supply_out[_S_REVENUE, k, h, i] = revenue
+            supply_out[_S_GROSS_MARGIN, k, h, i] = margin
+            supply_totals[_ST_REVENUE, h, i] += revenue
+            supply_totals[_ST_GROSS_MARGIN, h, i] += margin
             supply_totals[_ST_GPU_HOURS, h, i] += gpu_hours
             supply_totals[_ST_COST, h, i] += cost
             supply_totals[_ST_ENERGY, h, i] += energy

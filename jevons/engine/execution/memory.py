@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from jevons.engine.output.variables import VARIABLES
+from jevons.engine.output.variables import MONETIZED, SIGNED, VARIABLES
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.errors import JevonsError
 from jevons.kernels import layout
@@ -75,7 +75,7 @@ def sketch_bytes(plan: ModelPlan, spec: SketchSpec) -> int:
     rows = sum(
         cells[v.lead_dims] * (plan.steps if v.scope == "step" else 1)
         for v in VARIABLES.values()
-        if not v.derived
+        if not v.derived and v.name not in SIGNED and (plan.monetized or v.name not in MONETIZED)
     )
     return rows * (2**spec.mantissa_bits * SKETCH_OCTAVES * 8 + 48)
 

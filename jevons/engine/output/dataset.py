@@ -87,6 +87,7 @@ def _exceedance_probabilities(summary: Summary) -> xr.Dataset:
 PER_TRAJECTORY_TOTALS = (
     "total_tokens", "total_gpu_hours", "total_cost", "max_peak_gpus", "horizon_cost_per_mtok",
 )  # fmt: skip
+MONETIZED_TOTALS = ("total_revenue", "total_gross_margin")  # kept under [monetization]
 
 
 def add_trajectories(
@@ -127,7 +128,8 @@ def add_trajectories(
                 values,
                 {"key_path": path, "long_name": f"drawn {path}", "units": HARDWARE_UNITS[field]},
             )
-    for name in PER_TRAJECTORY_TOTALS:
+    monetized = tuple(name for name in MONETIZED_TOTALS if name in totals)
+    for name in PER_TRAJECTORY_TOTALS + monetized:
         v = VARIABLES[name]
         data_vars[f"trajectory_{name}"] = (
             (*v.lead_dims, "trajectory"),

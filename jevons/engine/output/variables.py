@@ -126,6 +126,13 @@ _STEP = [
         FLEET,
         "probability",
     ),
+    Variable(
+        "revenue",
+        "USD",
+        "visible output tokens x the price per output token ([monetization])",
+        HW,
+    ),
+    Variable("gross_margin", "USD", "revenue - cost (elastic)", HW),
 ]
 
 _HORIZON = [
@@ -224,6 +231,22 @@ _HORIZON = [
         "probability",
         "horizon",
     ),
+    Variable("total_revenue", "USD", "revenue over the horizon", HW, scope="horizon"),
+    Variable(
+        "total_gross_margin",
+        "USD",
+        "revenue - cost over the horizon (elastic)",
+        HW,
+        scope="horizon",
+    ),
+    Variable(
+        "loss_probability",
+        "1",
+        "probability that the gross margin over the horizon is below 0",
+        HW,
+        "probability",
+        "horizon",
+    ),
 ]
 
 VARIABLES: dict[str, Variable] = {v.name: v for v in _STEP + _HORIZON}
@@ -232,3 +255,11 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in _STEP + _HORIZON}
 EXCEEDANCE_OF: tuple[str, ...] = tuple(
     v.exceedance_of for v in VARIABLES.values() if v.exceedance_of
 )
+
+# Reported only for a scenario with a [monetization] table.
+MONETIZED: tuple[str, ...] = (
+    "revenue", "gross_margin", "total_revenue", "total_gross_margin", "loss_probability",
+)  # fmt: skip
+# Variables that can fall below 0, which a sketch (of magnitudes) cannot hold: sketched
+# summaries leave them out; exact summaries report them.
+SIGNED: tuple[str, ...] = ("gross_margin", "total_gross_margin")

@@ -12,6 +12,7 @@ import numpy as np
 from jevons.engine.preparation.calendar import build_calendar
 from jevons.engine.scenario.distributions import Fixed
 from jevons.engine.scenario.schema import FixedFleet, Scenario
+from jevons.kernels import layers
 from jevons.kernels.contract import HARDWARE_FIELDS, ModelPlan
 
 
@@ -40,6 +41,30 @@ def build_plan(scenario: Scenario) -> ModelPlan:
         surge_names=tuple(s.name for s in scenario.variability.surges),
         count_noise=scenario.variability.count_noise,
         fixed_cost_factors=_fixed_cost_factors(scenario),
+        pricing=scenario.monetization.pricing,
+        nominal_cost_per_output_mtok=_nominal_cost_per_output_mtok(
+            scenario,
+            np.array(prefill),
+            np.array(decode),
+            price + power * supply.energy_price_per_kwh,
+        ),
+    )
+
+
+def _nominal_cost_per_output_mtok(
+    scenario: Scenario, prefill_rate: np.ndarray, decode_rate: np.ndarray, all_in: np.ndarray
+) -> np.ndarray | None:
+    """Under a markup, each profile's cost per million visible output tokens at the mean
+    request shape, nominal rates and nominal all-in $/GPU-hour (see README, "Monetization");
+    None otherwise."""
+    if scenario.monetization.pricing != "markup":
+        return None
+    prefill_per_output, decoded_per_output = scenario.output_shares_per_output_token()
+    return layers.nominal_cost_per_output_mtok(
+        all_in,
+        prefill_per_output / prefill_rate,
+        decoded_per_output / decode_rate,
+        scenario.supply.target_utilization,
     )
 
 

@@ -478,6 +478,55 @@ class HardwareUncertainty(_Section):
         )
 
 
+MAX_PRICE_PER_MTOK = 1e6  # USD per million output tokens
+MAX_MARKUP = 1e3
+MAX_ELASTICITY = 10.0
+
+
+class Monetization(_Section):
+    """What the product charges for its visible output tokens, and how demand answers.
+
+    Either ``price_per_mtok``, a price per million output tokens fixed over the horizon,
+    or ``markup``, a price at that markup over each profile's nominal cost per million
+    output tokens that then follows the elastic $/GPU-hour
+    (``supply.price_decline_per_year``). Requests scale by
+    ``(price_t / price_0)^(-elasticity)``: only a price that follows cost moves demand.
+    """
+
+    price_per_mtok: Annotated[Distribution, _non_negative(MAX_PRICE_PER_MTOK)] | None = None
+    markup: (
+        Annotated[
+            Distribution,
+            _within(-1.0, math.inf, "at least -1 (a price of 0)", largest=MAX_MARKUP),
+        ]
+        | None
+    ) = None
+    elasticity: Annotated[
+        Distribution,
+        _within(
+            0.0,
+            math.inf,
+            "at least 0 (demand never rises with its own price)",
+            largest=MAX_ELASTICITY,
+        ),
+    ] = Field(default_factory=lambda: Fixed(value=0.0))
+
+    @model_validator(mode="after")
+    def _one_price(self) -> Self:
+        if self.price_per_mtok is not None and self.markup is not None:
+            raise ValueError("give price_per_mtok or markup, not both")
+        if self.model_fields_set and self.pricing is None:
+            raise ValueError("give price_per_mtok (USD per million output tokens) or markup")
+        return self
+
+    @property
+    def pricing(self) -> str | None:
+        """ "price", "markup", or None without a price (no [monetization] table)."""
+        if self.price_per_mtok is not None:
+            return "price"
+        return "markup" if self.markup is not None else None
+
+
 class ElasticFleet(_Section):
     policy: Literal["elastic"] = "elastic"
 
@@ -608,6 +657,7 @@ class Scenario(_Section):
     fleet: Annotated[ElasticFleet | FixedFleet, Field(discriminator="policy")] = Field(
         default_factory=ElasticFleet
     )
+    monetization: Monetization = Field(default_factory=Monetization)
     # "path_a|path_b" -> Spearman rank correlation of two per-trajectory inputs (a Gaussian
     # copula, jevons.engine.preparation.copula); last, so that its check sees every input.
     correlations: dict[str, float] = Field(default_factory=dict)
@@ -645,7 +695,10 @@ class Scenario(_Section):
     @field_validator("correlations")
     @classmethod
     def _drawn_inputs_jointly_possible(cls, table: dict[str, float], info: ValidationInfo):
-        sections = ("users", "usage", "reasoning", "agents", "cache", "variability", "supply")
+        sections = (
+            "users", "usage", "reasoning", "agents", "cache", "variability", "supply",
+            "monetization",
+        )  # fmt: skip
         if not table or any(name not in info.data for name in sections):
             return table  # nothing to check, or a section is wrong, and reported
         inputs = per_trajectory_inputs(info.data)
@@ -778,6 +831,34 @@ class Scenario(_Section):
                 f"users.growth_per_month: {top:g} users growing {growth:g} a month for"
                 f" {months:.4g} months reach {grown}, above {MAX_GROWN_USERS:g}; set"
                 " users.saturation (a cap on users) or lower the growth"
+            )
+        return self
+
+    def output_shares_per_output_token(self) -> tuple[float, float]:
+        """(uncached input, decoded tokens) per visible output token at the inputs' means
+        [tokens per output token]: the mean request shape a markup prices."""
+        calls, pairs = self.agents.calls_moments()
+        prompt = input_tokens(
+            1.0,
+            self.usage.input_tokens_per_request.mean(),
+            self.agents.context_growth_per_call.mean(),
+            calls,
+            pairs,
+        )
+        output = calls * self.usage.output_tokens_per_call.mean()
+        thinking = (
+            calls * self.reasoning.share.mean() * self.reasoning.thinking_per_reasoning_call()
+        )
+        return (1.0 - self.cache.hit_rate.mean()) * prompt / output, (output + thinking) / output
+
+    @model_validator(mode="after")
+    def _markup_has_output_to_price(self) -> Self:
+        if self.monetization.markup is not None and not (
+            self.usage.output_tokens_per_call.mean() > 0
+        ):
+            raise ValueError(
+                "monetization.markup: a markup prices visible output tokens, but"
+                " usage.output_tokens_per_call has mean 0; give price_per_mtok instead"
             )
         return self
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from jevons.engine.output.variables import VARIABLES
+from jevons.engine.output.variables import SIGNED, VARIABLES
 from jevons.engine.summaries.exceedance import ExceedanceCounts
 from jevons.engine.summaries.sketch import RowSketches, SketchSpec
 
@@ -90,6 +90,8 @@ class SketchSummary:
 
     def add_window(self, t0: int, values: dict[str, np.ndarray]) -> None:
         for name, array in values.items():
+            if name in SIGNED:
+                continue
             shape = tuple(array.shape)  # a plain tuple: device array shapes refuse slicing
             count, lead, n = shape[0], shape[1:-1], shape[-1]
             cells = int(np.prod(lead, dtype=np.int64))
@@ -104,6 +106,8 @@ class SketchSummary:
     def add_horizon(self, values: dict[str, np.ndarray]) -> None:
         """Add one chunk's per-trajectory horizon values, shaped (*lead dims, trajectories)."""
         for name, array in values.items():
+            if name in SIGNED:
+                continue
             array = np.asarray(_host(array), dtype=np.float64)
             lead = array.shape[:-1]
             self.lead_shapes[name] = lead
