@@ -35,13 +35,15 @@ def dask_client(workers: int | None, scheduler: str | None, backend: str) -> Ite
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="20s")
+            # not the process's default client: a failed connection must leave no trace
+            # for later dask work in the same process to pick up
+            client = Client(scheduler, timeout="20s", set_as_default=False)
         except (OSError, ValueError) as exc:  # refused or timed out; not an address at all
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise JevonsError(
                 f"cannot reach scheduler {scheduler!r} (give tcp://HOST:PORT): {reason}"
             ) from None
-        with client:
+        with client, client.as_current():  # the current client inside this block only
             yield client
         return
     if backend == "cuda" and importlib.util.find_spec("dask_cuda") is not None:
@@ -58,5 +60,5 @@ def dask_client(workers: int | None, scheduler: str | None, backend: str) -> Ite
             dashboard_address=None,
             env={"NUMBA_NUM_THREADS": str(cores)},
         )
-    with cluster, Client(cluster) as client:
+    with cluster, Client(cluster, set_as_default=False) as client, client.as_current():
         yield client
