@@ -218,6 +218,7 @@ class Simulation(_Section):
     # Below 1e-4 a sketch keeps 2^13 or more buckets an octave per row: memory, not accuracy,
     # becomes the limit (jevons.engine.execution.memory checks the rest before a run).
     relative_accuracy: float = Field(default=0.005, ge=1e-4, le=0.05)
+    reserve_period: Literal["month", "quarter"] = "month"  # the periods of reserve_gpus
 
     @field_validator("quantiles")
     @classmethod
