@@ -56,6 +56,7 @@ EXPECTED_UNITS = {
     "fleet_cost_per_mtok": "USD per million output tokens",
     "any_shortfall_probability": "1",
     "any_target_breach_probability": "1",
+    "reserve_gpus": "GPUs",
     "trajectory_total_tokens": "tokens",
     "trajectory_total_gpu_hours": "GPU-hours",
     "trajectory_total_cost": "USD",

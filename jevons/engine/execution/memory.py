@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from jevons.engine.output.variables import MONETIZED, SIGNED, VARIABLES
+from jevons.engine.summaries.periods import step_periods
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.errors import JevonsError
 from jevons.kernels import layout
@@ -71,7 +72,14 @@ def sketch_bytes(plan: ModelPlan, spec: SketchSpec) -> int:
     """Memory of a sketched summary: 8-byte counts for 2^m buckets an octave over
     SKETCH_OCTAVES octaves, per (variable, step, hardware, fleet size) row."""
     n_hw, n_fleet = len(plan.hardware), len(plan.fleet_sizes)
-    cells = {(): 1, ("hardware",): n_hw, ("fleet_size", "hardware"): n_fleet * n_hw}
+    # months: the finer of the reserve periods, so the estimate covers either
+    _, months = step_periods(plan.calendar.step_start, "month")
+    cells = {
+        (): 1,
+        ("hardware",): n_hw,
+        ("fleet_size", "hardware"): n_fleet * n_hw,
+        ("hardware", "period"): n_hw * len(months),
+    }
     rows = sum(
         cells[v.lead_dims] * (plan.steps if v.scope == "step" else 1)
         for v in VARIABLES.values()

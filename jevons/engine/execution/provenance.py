@@ -10,6 +10,7 @@ import xarray as xr
 import jevons
 from jevons.engine.output.dataset import build_dataset
 from jevons.engine.scenario.schema import Scenario
+from jevons.engine.summaries.periods import step_periods
 from jevons.engine.summaries.types import Summary
 from jevons.kernels.contract import ModelPlan
 
@@ -52,6 +53,8 @@ def finish_dataset(
     if supply.interactivity is not None:
         provenance["interactivity"] = supply.interactivity
     ds = build_dataset(summary, plan, provenance)
+    if "reserve_gpus" in ds:
+        ds = _with_periods(ds, plan, scenario.simulation.reserve_period)
     # The rates each profile ran on, so a result can be traced to its benchmark points.
     ds = ds.assign_coords(
         prefill_tokens_per_s=("hardware", plan.prefill_rate),
@@ -69,6 +72,17 @@ def finish_dataset(
     }
     ds["supply_kind"].attrs["long_name"] = (
         "measured (benchmark points), estimated (roofline) or rates (typed in)"
+    )
+    return ds
+
+
+def _with_periods(ds: xr.Dataset, plan: ModelPlan, period: str) -> xr.Dataset:
+    """The ``period`` coordinate of reserve_gpus: each period's calendar start."""
+    _, starts = step_periods(plan.calendar.step_start, period)
+    ds = ds.assign_coords(period=("period", starts))
+    ds["period"].attrs["long_name"] = (
+        f"start of each calendar {period} (simulation.reserve_period); a step belongs to the"
+        f" {period} in which it starts, and the first and last {period} may be covered in part"
     )
     return ds
 

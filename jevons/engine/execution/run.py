@@ -22,6 +22,7 @@ from jevons.engine.preparation.input_draws import draw_inputs
 from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.schema import Scenario
 from jevons.engine.summaries.exact import ExactSummary
+from jevons.engine.summaries.periods import PeriodMaxima, step_periods
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.engine.summaries.sketched import SketchSummary
 from jevons.engine.summaries.types import Summary
@@ -124,6 +125,9 @@ def simulate_summary(
             scenario.simulation.quantiles, plan.steps, spec, chosen.name != "numpy", thresholds
         )
     size = chunk or chunk_size(plan, n, chosen.name, mode)
+    step_period, period_starts = step_periods(
+        plan.calendar.step_start, scenario.simulation.reserve_period
+    )
     chunks_done = 0
     kept = None
     first = start
@@ -135,10 +139,17 @@ def simulate_summary(
         # that runs out of memory can be retried smaller without counting twice.
         target = summary if mode == "exact" or chosen.name != "cuda" else summary.empty_like()
         total_chunks = chunks_done + 1 + -(-(stop - first - count) // size)
+        reserve = PeriodMaxima(step_period, len(period_starts))
 
         def on_window(
-            t0: int, values: dict[str, np.ndarray], target=target, done=chunks_done, of=total_chunks
+            t0: int,
+            values: dict[str, np.ndarray],
+            target=target,
+            done=chunks_done,
+            of=total_chunks,
+            reserve=reserve,
         ) -> None:
+            reserve.add_window(t0, values["peak_gpus"])
             if plan.fixed_cost_factors is not None:  # scaled from gpu_hours at the end
                 values = {k: v for k, v in values.items() if k not in SCALED_FROM_GPU_HOURS}
             with _sketch_refusals_reported():
@@ -154,6 +165,8 @@ def simulate_summary(
                 size = max(1, count // 2)
                 continue
             raise
+        # each trajectory's per-period maxima are a horizon value like its totals
+        totals = {**totals, "reserve_gpus": reserve.values()}
         with _sketch_refusals_reported():
             target.add_horizon(totals)
         if target is not summary:

@@ -18,6 +18,7 @@ from typing import Literal
 
 HW = ("hardware",)
 FLEET = ("fleet_size", "hardware")
+RESERVE = ("hardware", "period")  # simulation.reserve_period
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,14 @@ _HORIZON = [
         HW,
         "probability",
         "horizon",
+    ),
+    Variable(
+        "reserve_gpus",
+        "GPUs",
+        "largest peak-hour GPU need within the period: at quantile q, the fleet that covers"
+        " the period's busiest hour with probability at least q",
+        RESERVE,
+        scope="horizon",
     ),
 ]
 

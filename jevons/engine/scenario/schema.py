@@ -219,6 +219,7 @@ class Simulation(_Section):
     # becomes the limit (jevons.engine.execution.memory checks the rest before a run).
     relative_accuracy: float = Field(default=0.005, ge=1e-4, le=0.05)
     sampling: Literal["mc", "lhs", "sobol"] = "mc"  # jevons.engine.preparation.sampling
+    reserve_period: Literal["month", "quarter"] = "month"  # the periods of reserve_gpus
 
     @field_validator("quantiles")
     @classmethod
