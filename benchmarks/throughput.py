@@ -43,6 +43,7 @@ from jevons.engine.preparation.input_draws import draw_inputs  # noqa: E402
 from jevons.engine.preparation.plan import build_plan  # noqa: E402
 from jevons.engine.scenario.loading import scenario_from_dict  # noqa: E402
 from jevons.engine.summaries.exact import ExactSummary  # noqa: E402
+from jevons.engine.summaries.periods import PeriodMaxima, step_periods  # noqa: E402
 from jevons.kernels import reference  # noqa: E402
 from jevons.kernels.array_api import to_numpy  # noqa: E402
 from jevons.kernels.array_quantiles import array_reducer  # noqa: E402
@@ -105,8 +106,18 @@ def run_reference_on_arrays(scenario, n: int, asarray):
         hardware={field: asarray(values) for field, values in drawn.hardware.items()},
     )
     summary = ExactSummary(scenario.simulation.quantiles, plan.steps, array_reducer)
-    totals = reference.simulate(plan, inputs, asarray(trajectories), key, summary.add_window)
-    summary.add_horizon({name: to_numpy(array) for name, array in totals.items()})
+    step_period, period_starts = step_periods(
+        plan.calendar.step_start, scenario.simulation.reserve_period
+    )
+    reserve = PeriodMaxima(step_period, len(period_starts))
+
+    def on_window(t0: int, values: dict) -> None:
+        reserve.add_window(t0, to_numpy(values["peak_gpus"]))  # as run_scenario's sink does
+        summary.add_window(t0, values)
+
+    totals = reference.simulate(plan, inputs, asarray(trajectories), key, on_window)
+    horizon = {name: to_numpy(array) for name, array in totals.items()}
+    summary.add_horizon({**horizon, "reserve_gpus": reserve.values()})
     summary.finish()
     seed = scenario.simulation.seed
     return finish_dataset(summary, plan, scenario, "", seed, n, "cupy-array", "exact")
