@@ -47,6 +47,10 @@ def build_dataset(summary: Summary, plan: ModelPlan, provenance: dict) -> xr.Dat
             _attrs(name),
         )
         data_vars[f"{name}_mean"] = ((*v.lead_dims, "time"), means, _attrs(name, " (mean)"))
+    for name, stats in summary.step_stats.items():
+        if name not in summary.step_means:  # derived from another variable's samples
+            dims = ("quantile", *VARIABLES[name].lead_dims, "time")
+            data_vars[name] = (dims, stats, _attrs(name))
     for name, means in summary.horizon_means.items():
         v = VARIABLES[name]
         if v.stat == "probability":

@@ -9,6 +9,9 @@ over the whole horizon (totals, maxima), reported without a time dim.
 ``exceedance_of``: the share of trajectories whose value of another horizon
 variable lies above each threshold the user gives (``[risk.thresholds]``,
 ``--threshold``), by threshold.
+``ci_of`` (with ``ci_bound``): a 95% distribution-free confidence bound of each
+quantile of another variable, from order statistics
+(:mod:`jevons.engine.summaries.confidence`); exact summaries only.
 """
 
 from __future__ import annotations
@@ -31,11 +34,13 @@ class Variable:
     scope: Literal["step", "horizon"] = "step"
     cvar_of: str | None = None  # a tail mean computed from another variable's samples
     exceedance_of: str | None = None  # P(another variable > threshold), by threshold
+    ci_of: str | None = None  # a confidence bound of another variable's quantiles
+    ci_bound: Literal["low", "high"] = "low"
 
     @property
     def derived(self) -> bool:
         """Computed from another variable's samples: no summary (sketch) of its own."""
-        return self.cvar_of is not None or self.exceedance_of is not None
+        return any(of is not None for of in (self.cvar_of, self.exceedance_of, self.ci_of))
 
 
 def _cvar(of: str, units: str, lead_dims: tuple[str, ...], what: str, name: str = "") -> Variable:
@@ -59,6 +64,22 @@ def _exceedance(of: str, what: str) -> Variable:
         "horizon",
         exceedance_of=of,
     )
+
+
+def _confidence(of: Variable) -> list[Variable]:
+    return [
+        Variable(
+            f"{of.name}_ci_{bound}",
+            of.units,
+            f"{'lower' if bound == 'low' else 'upper'} bound of the 95% confidence interval"
+            f" of each quantile of {of.name} (order statistics)",
+            of.lead_dims,
+            scope=of.scope,
+            ci_of=of.name,
+            ci_bound=bound,
+        )
+        for bound in ("low", "high")
+    ]
 
 
 _STEP = [
@@ -258,7 +279,12 @@ _HORIZON = [
     ),
 ]
 
-VARIABLES: dict[str, Variable] = {v.name: v for v in _STEP + _HORIZON}
+# Main outputs whose quantiles get confidence intervals (exact summaries).
+CONFIDENCE_OF = ("peak_gpus", "total_cost", "max_peak_gpus", "horizon_cost_per_mtok")
+_BY_NAME = {v.name: v for v in _STEP + _HORIZON}
+_CONFIDENCE = [bound for name in CONFIDENCE_OF for bound in _confidence(_BY_NAME[name])]
+
+VARIABLES: dict[str, Variable] = {v.name: v for v in _STEP + _HORIZON + _CONFIDENCE}
 
 # Horizon variables whose exceedance probability a user can ask for, at thresholds of theirs.
 EXCEEDANCE_OF: tuple[str, ...] = tuple(

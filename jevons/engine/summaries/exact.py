@@ -13,9 +13,16 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from jevons.engine.output.variables import VARIABLES
+from jevons.engine.summaries.confidence import quantile_bounds
 from jevons.engine.summaries.exceedance import ExceedanceCounts
+from jevons.engine.summaries.periods import _host
 from jevons.engine.summaries.reducers import RowReducer, numpy_reducer
 from jevons.engine.summaries.tails import tail_counts
+
+# source variable -> its (lower, upper) confidence-bound variables
+_BOUNDS: dict[str, tuple[str, str]] = {
+    v.ci_of: (f"{v.ci_of}_ci_low", f"{v.ci_of}_ci_high") for v in VARIABLES.values() if v.ci_of
+}
 
 
 def tail_mean(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
@@ -82,6 +89,18 @@ class ExactSummary:
             self.step_means[name][..., t0 : t0 + count] = np.moveaxis(means, 0, -1)
             if name in self.step_stats:
                 self.step_stats[name][..., t0 : t0 + count] = np.moveaxis(q, 1, -1)
+            if name in _BOUNDS:
+                self._add_step_bounds(name, t0, array)
+
+    def _add_step_bounds(self, name: str, t0: int, array) -> None:
+        """Confidence bounds of ``name``'s quantiles at steps ``t0 ..``, sorted on the host."""
+        window = np.asarray(_host(array), dtype=np.float64)  # (steps, *lead, trajectories)
+        bounds = quantile_bounds(window, self.quantiles)
+        for bound_name, bound in zip(_BOUNDS[name], bounds, strict=True):
+            if bound_name not in self.step_stats:
+                shape = (len(self.quantiles), *window.shape[1:-1], self.steps)
+                self.step_stats[bound_name] = np.empty(shape)
+            self.step_stats[bound_name][..., t0 : t0 + window.shape[0]] = np.moveaxis(bound, 1, -1)
 
     def add_horizon(self, values: dict[str, np.ndarray]) -> None:
         host = {name: np.asarray(array, dtype=np.float64) for name, array in values.items()}
@@ -91,6 +110,10 @@ class ExactSummary:
             if VARIABLES[name].stat == "quantiles":
                 self.horizon_stats[name] = q
             self.exceedance.add(name, array)
+            if name in _BOUNDS:
+                bounds = quantile_bounds(array, self.quantiles)
+                for bound_name, bound in zip(_BOUNDS[name], bounds, strict=True):
+                    self.horizon_stats[bound_name] = bound
         for variable in VARIABLES.values():
             if variable.cvar_of in host:
                 self.horizon_stats[variable.name] = tail_mean(

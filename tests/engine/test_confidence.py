@@ -1,0 +1,107 @@
+"""Distribution-free confidence intervals of quantiles (order statistics, binomial ranks)."""
+
+import numpy as np
+import pytest
+from scipy.stats import binom
+
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.scenario.loading import scenario_from_dict
+from jevons.engine.summaries.confidence import order_statistic_ranks, quantile_bounds
+from tests.conftest import simulate_per_trajectory
+
+
+def test_ranks_for_200_values_at_p95_follow_the_binomial():
+    low, high = order_statistic_ranks(200, 0.95)
+    # the rule written out: l = F^-1(0.025), u = F^-1(0.975) + 1 of Binomial(200, 0.95)
+    assert low == int(binom.ppf(0.025, 200, 0.95))
+    assert high == int(binom.ppf(0.975, 200, 0.95)) + 1
+    # and, from the binomial's mass directly, the interval holds at least 95%
+    b = np.arange(201)
+    covered = binom.pmf(b, 200, 0.95)[(b >= low) & (b < high)].sum()
+    assert covered >= 0.95
+    assert (low, high) == (184, 197)  # the binomial's 2.5% and 97.5% points: 184 and 196
+
+
+def test_ranks_stay_inside_the_sample_and_none_without_values():
+    low, high = order_statistic_ranks(np.array([0, 3, 3]), np.array([0.5, 0.01, 0.99]))
+    # Binomial(3, 0.01): P(B <= 0) = 0.970 < 0.975 <= P(B <= 1), so u = 1 + 1 = 2; l = 0 -> 1.
+    # Binomial(3, 0.99): P(B <= 1) = 0.0003 < 0.025 <= P(B <= 2) = 0.0297, so l = 2;
+    # u = 3 + 1, clipped to n = 3.
+    assert low.tolist() == [0, 1, 2] and high.tolist() == [0, 2, 3]
+
+
+def test_nan_is_skipped_and_a_row_of_nan_has_no_interval():
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=(3, 200))
+    values[1, :50] = np.nan
+    values[2, :] = np.nan
+    low, high = quantile_bounds(values, np.array([0.95]))
+    finite = np.sort(values[1, 50:])  # 150 values
+    l150, u150 = int(binom.ppf(0.025, 150, 0.95)), int(binom.ppf(0.975, 150, 0.95)) + 1
+    assert low[0, 1] == finite[l150 - 1] and high[0, 1] == finite[u150 - 1]
+    assert np.isnan(low[0, 2]) and np.isnan(high[0, 2])
+
+
+def test_interval_covers_the_true_quantile_about_95_percent_of_the_time():
+    q = np.array([0.5, 0.9, 0.95])
+    sigma = 0.8
+    true = np.exp(sigma * np.array([0.0, 1.2815515655446004, 1.6448536269514722]))
+    covered = np.zeros(len(q))
+    seeds = 200
+    for seed in range(seeds):
+        values = np.random.default_rng(seed).lognormal(0.0, sigma, size=100)
+        low, high = quantile_bounds(values, q)
+        covered += (low <= true) & (true <= high)
+    share = covered / seeds
+    assert np.all((share >= 0.93) & (share <= 0.98)), share
+
+
+@pytest.fixture
+def uncertain_dict(hand_dict):
+    hand_dict["users"]["initial"] = {"dist": "lognormal", "median": 1000, "p95": 3000}
+    hand_dict["simulation"]["quantiles"] = [0.05, 0.5, 0.95]
+    return hand_dict
+
+
+def test_run_bounds_are_the_order_statistics_of_the_kept_totals(uncertain_dict):
+    n = 200
+    ds = run_scenario(
+        scenario_from_dict(uncertain_dict),
+        trajectories=n,
+        keep_trajectories=True,
+        backend="numpy",
+        summary="exact",
+    )
+    q = ds["quantile"].values
+    low, high = order_statistic_ranks(n, q)
+    for name in ("total_cost", "max_peak_gpus", "horizon_cost_per_mtok"):
+        kept = ds[f"trajectory_{name}"].transpose("hardware", "trajectory").values
+        ordered = np.sort(kept, axis=-1)
+        assert ds[f"{name}_ci_low"].dims == ds[name].dims
+        assert ds[f"{name}_ci_low"].attrs["units"] == ds[name].attrs["units"]
+        for k in range(len(q)):
+            np.testing.assert_array_equal(ds[f"{name}_ci_low"].values[k], ordered[:, low[k] - 1])
+            np.testing.assert_array_equal(ds[f"{name}_ci_high"].values[k], ordered[:, high[k] - 1])
+        assert np.all(ds[f"{name}_ci_low"] <= ds[name]) and np.all(
+            ds[name] <= ds[f"{name}_ci_high"]
+        )
+
+
+def test_per_step_peak_gpu_bounds_are_order_statistics(uncertain_dict, backend):
+    scenario = scenario_from_dict(uncertain_dict)
+    n = backend.size(200, 40)
+    _, steps, _ = simulate_per_trajectory(scenario, backend.simulate, n)
+    ds = run_scenario(scenario, trajectories=n, backend=backend.name, summary="exact")
+    ordered = np.sort(steps["peak_gpus"], axis=-1)  # (steps, hardware, trajectories)
+    low, high = order_statistic_ranks(n, ds["quantile"].values)
+    assert ds.peak_gpus_ci_high.dims == ds.peak_gpus.dims
+    for k in range(len(low)):
+        expected_low = np.moveaxis(ordered[..., low[k] - 1], 0, -1)  # (hardware, steps)
+        expected_high = np.moveaxis(ordered[..., high[k] - 1], 0, -1)
+        np.testing.assert_allclose(ds.peak_gpus_ci_low.values[k], expected_low, rtol=1e-12)
+        np.testing.assert_allclose(ds.peak_gpus_ci_high.values[k], expected_high, rtol=1e-12)
+
+
+def test_sketched_runs_leave_the_intervals_out(uncertain_dict):
+    ds = run_scenario(scenario_from_dict(uncertain_dict), trajectories=50, summary="sketch")
+    assert "total_cost" in ds and "total_cost_ci_low" not in ds and "peak_gpus_ci_high" not in ds
