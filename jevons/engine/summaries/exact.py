@@ -13,9 +13,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from jevons.engine.output.variables import VARIABLES
-from jevons.engine.summaries.confidence import quantile_bounds
+from jevons.engine.summaries.confidence import order_statistic_ranks, quantile_bounds
 from jevons.engine.summaries.exceedance import ExceedanceCounts
-from jevons.engine.summaries.periods import _host
 from jevons.engine.summaries.reducers import RowReducer, numpy_reducer
 from jevons.engine.summaries.tails import tail_counts
 
@@ -64,17 +63,28 @@ class ExactSummary:
         self.horizon_stats: dict[str, np.ndarray] = {}
         self.horizon_means: dict[str, np.ndarray] = {}
 
-    def _reduce(self, name: str, array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _reduce(
+        self, name: str, array: np.ndarray, extra: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Quantiles (quantile, *lead) and means (*lead) over the last axis; a probability
-        (the mean of a 0/1 event) gets its mean alone.
+        (the mean of a 0/1 event) gets its mean alone. ``extra`` levels are read in the
+        same pass and come after the quantiles.
 
         ``array`` may live on a GPU; the backend's reducer reads it where it is.
         """
         shape = tuple(array.shape)  # a plain tuple: device array shapes refuse negative indices
         lead = shape[:-1]
         wanted = self.quantiles if VARIABLES[name].stat == "quantiles" else self.quantiles[:0]
+        if extra is not None:
+            wanted = np.concatenate([wanted, extra])
         q, means = self.reduce(array.reshape(-1, shape[-1]), wanted)
         return np.moveaxis(q.reshape(*lead, -1), -1, 0), means.reshape(lead)
+
+    def _bound_levels(self, n: int) -> np.ndarray:
+        """Levels (rank - 1) / (n - 1) that land on the order statistics bounding each
+        quantile's 95% interval: every lower rank, then every upper one."""
+        low, high = order_statistic_ranks(np.array(n), self.quantiles)
+        return (np.concatenate([low, high]) - 1) / max(n - 1, 1)
 
     def add_window(self, t0: int, values: dict[str, np.ndarray]) -> None:
         """Add steps ``t0 ..`` from arrays shaped (window steps, *lead dims, trajectories)."""
@@ -85,22 +95,21 @@ class ExactSummary:
                 self.step_means[name] = np.empty((*lead, self.steps))
                 if VARIABLES[name].stat == "quantiles":
                     self.step_stats[name] = np.empty((len(self.quantiles), *lead, self.steps))
-            q, means = self._reduce(name, array)  # (quantile, steps, *lead), (steps, *lead)
+            # The rows are finite (a per-step output that is not stops the run), so each has
+            # n values and the same bounding ranks, read in the quantiles' own pass.
+            extra = self._bound_levels(shape[-1]) if name in _BOUNDS else None
+            q, means = self._reduce(name, array, extra)  # (levels, steps, *lead), (steps, *lead)
+            m = len(self.quantiles)
             self.step_means[name][..., t0 : t0 + count] = np.moveaxis(means, 0, -1)
             if name in self.step_stats:
-                self.step_stats[name][..., t0 : t0 + count] = np.moveaxis(q, 1, -1)
-            if name in _BOUNDS:
-                self._add_step_bounds(name, t0, array)
-
-    def _add_step_bounds(self, name: str, t0: int, array) -> None:
-        """Confidence bounds of ``name``'s quantiles at steps ``t0 ..``, sorted on the host."""
-        window = np.asarray(_host(array), dtype=np.float64)  # (steps, *lead, trajectories)
-        bounds = quantile_bounds(window, self.quantiles)
-        for bound_name, bound in zip(_BOUNDS[name], bounds, strict=True):
-            if bound_name not in self.step_stats:
-                shape = (len(self.quantiles), *window.shape[1:-1], self.steps)
-                self.step_stats[bound_name] = np.empty(shape)
-            self.step_stats[bound_name][..., t0 : t0 + window.shape[0]] = np.moveaxis(bound, 1, -1)
+                self.step_stats[name][..., t0 : t0 + count] = np.moveaxis(q[:m], 1, -1)
+            if extra is not None:
+                for bound_name, bound in zip(
+                    _BOUNDS[name], (q[m : 2 * m], q[2 * m :]), strict=True
+                ):
+                    if bound_name not in self.step_stats:
+                        self.step_stats[bound_name] = np.empty((m, *lead, self.steps))
+                    self.step_stats[bound_name][..., t0 : t0 + count] = np.moveaxis(bound, 1, -1)
 
     def add_horizon(self, values: dict[str, np.ndarray]) -> None:
         host = {name: np.asarray(array, dtype=np.float64) for name, array in values.items()}
