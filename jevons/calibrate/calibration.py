@@ -15,7 +15,7 @@ from jevons.calibrate.prefix_cache import (
     PrefixCacheResult,
 )
 from jevons.calibrate.sessions import SessionInference, SessionsResult
-from jevons.calibrate.trace import Trace, TraceChunk, TraceInfo
+from jevons.calibrate.trace import Trace, TraceInfo
 
 BLOCK_S = 600.0  # bootstrap blocks and held-out windows [s]
 RESAMPLES = 2000
@@ -62,7 +62,7 @@ def calibrate(
     cache = sessions = None
     rows = 0
     for chunk in trace.chunks():
-        fitted = chunk if split is None else _before(chunk, split)
+        fitted = chunk if split is None else chunk.select(chunk.time_s < split)
         if len(fitted):
             inputs.add(fitted)
             outputs.add(fitted)
@@ -95,16 +95,4 @@ def calibrate(
         if checker
         else None,
         holdout_fraction=holdout,
-    )
-
-
-def _before(chunk: TraceChunk, split_s: float) -> TraceChunk:
-    """The chunk's requests before ``split_s`` (the fitted part), token columns only."""
-    keep = chunk.time_s < split_s
-    return TraceChunk(
-        line=chunk.line[keep],
-        time_s=chunk.time_s[keep],
-        input_tokens=chunk.input_tokens[keep],
-        output_tokens=chunk.output_tokens[keep],
-        failed=chunk.failed[keep],
     )

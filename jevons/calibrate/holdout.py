@@ -105,16 +105,6 @@ class HoldoutReport:
     notes: tuple[str, ...]
 
 
-def _part(chunk: TraceChunk, keep: np.ndarray) -> TraceChunk:
-    return TraceChunk(
-        line=chunk.line[keep],
-        time_s=chunk.time_s[keep],
-        input_tokens=chunk.input_tokens[keep],
-        output_tokens=chunk.output_tokens[keep],
-        failed=chunk.failed[keep],
-    )
-
-
 def _whole_window_sums(totals: BlockTotals) -> np.ndarray:
     """(windows, 3): request count, input and output token sums of each whole window."""
     whole = totals.exposure_s >= totals.block_s
@@ -142,8 +132,8 @@ class HoldoutSplit:
 
     def add(self, chunk: TraceChunk) -> None:
         before = np.asarray(chunk.time_s) < self.split_s
-        self.fitted.add(_part(chunk, before))
-        self.held.add(_part(chunk, ~before))
+        self.fitted.add(chunk.select(before))
+        self.held.add(chunk.select(~before))
 
     def finish(
         self,

@@ -25,6 +25,7 @@ import csv
 import gc
 import json
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -303,11 +304,14 @@ def _csv_layout(
 # --- layouts: one file format each ------------------------------------------------------------
 
 
-class _Layout:
+class _Layout(ABC):
+    """One file format: how its rows become chunks."""
+
     has_clock: bool
 
+    @abstractmethod
     def parse(self, path: Path, chunk_rows: int, bad: _BadRows) -> Iterator[TraceChunk]:
-        raise NotImplementedError
+        """The file's requests in chunks of at most ``chunk_rows``, bad rows told to ``bad``."""
 
 
 @dataclass

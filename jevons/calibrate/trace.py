@@ -43,6 +43,20 @@ class TraceChunk:
     def __len__(self) -> int:
         return len(self.time_s)
 
+    def select(self, keep: np.ndarray) -> TraceChunk:
+        """The requests where ``keep`` (bool per request) is True, every column kept."""
+        return TraceChunk(
+            line=self.line[keep],
+            time_s=self.time_s[keep],
+            input_tokens=self.input_tokens[keep],
+            output_tokens=self.output_tokens[keep],
+            failed=self.failed[keep],
+            hash_ids=None
+            if self.hash_ids is None
+            else [ids for ids, kept in zip(self.hash_ids, keep, strict=True) if kept],
+            session=None if self.session is None else self.session[keep],
+        )
+
 
 @dataclass(frozen=True)
 class TraceInfo:

@@ -1,13 +1,12 @@
 """``--threshold`` and ``[risk.thresholds]`` through the command line."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
 from jevons.cli.main import app
+from tests.cli.test_cli import write
 
 runner = CliRunner()
 
@@ -31,12 +30,6 @@ output_tokens_per_call = 100
 [supply]
 hardware = "h200-hgx"
 """
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "scenario.toml"
-    path.write_text(text)
-    return path
 
 
 def test_options_add_to_the_scenario_table(tmp_path):
