@@ -102,6 +102,34 @@ def test_per_step_peak_gpu_bounds_are_order_statistics(uncertain_dict, backend):
         np.testing.assert_allclose(ds.peak_gpus_ci_high.values[k], expected_high, rtol=1e-12)
 
 
-def test_sketched_runs_leave_the_intervals_out(uncertain_dict):
-    ds = run_scenario(scenario_from_dict(uncertain_dict), trajectories=50, summary="sketch")
-    assert "total_cost" in ds and "total_cost_ci_low" not in ds and "peak_gpus_ci_high" not in ds
+def test_sketched_bounds_hold_the_order_statistics_within_the_sketch_accuracy(uncertain_dict):
+    """A sketched run's bounds enclose the exact bounding order statistics, and are no
+    wider than those statistics moved out by the sketch's guaranteed accuracy."""
+    n = 500
+    uncertain_dict["simulation"]["relative_accuracy"] = 0.01
+    scenario = scenario_from_dict(uncertain_dict)
+    kept = run_scenario(scenario, trajectories=n, keep_trajectories=True, backend="numpy")
+    sketched = run_scenario(scenario, trajectories=n, backend="numpy", summary="sketch", chunk=97)
+    a = 1 / 129  # the bound a 1% request achieves: 1 / (2**(m + 1) + 1) with m = 6
+    low, high = order_statistic_ranks(n, sketched["quantile"].values)
+    for name in ("total_cost", "max_peak_gpus", "horizon_cost_per_mtok"):
+        ordered = np.sort(kept[f"trajectory_{name}"].transpose("hardware", "trajectory").values)
+        for k in range(len(low)):
+            exact_low, exact_high = ordered[:, low[k] - 1], ordered[:, high[k] - 1]
+            got_low = sketched[f"{name}_ci_low"].values[k]
+            got_high = sketched[f"{name}_ci_high"].values[k]
+            assert np.all(got_low <= exact_low) and np.all(exact_high <= got_high)
+            assert np.all(got_low >= exact_low * (1 - a) / (1 + a) * (1 - 1e-12))
+            assert np.all(got_high <= exact_high * (1 + a) / (1 - a) * (1 + 1e-12))
+        assert sketched[f"{name}_ci_low"].attrs["units"] == sketched[name].attrs["units"]
+
+
+def test_sketched_per_step_bounds_enclose_the_exact_ones(uncertain_dict):
+    scenario = scenario_from_dict(uncertain_dict)
+    exact = run_scenario(scenario, trajectories=300, backend="numpy", summary="exact")
+    sketched = run_scenario(scenario, trajectories=300, backend="numpy", summary="sketch")
+    assert sketched.peak_gpus_ci_low.dims == exact.peak_gpus_ci_low.dims
+    assert np.all(sketched.peak_gpus_ci_low <= exact.peak_gpus_ci_low)
+    assert np.all(sketched.peak_gpus_ci_high >= exact.peak_gpus_ci_high)
+    a = 1 / 257  # the default 0.5% request
+    assert np.all(sketched.peak_gpus_ci_high <= exact.peak_gpus_ci_high * (1 + a) / (1 - a) + 1e-9)

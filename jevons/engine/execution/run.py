@@ -124,7 +124,8 @@ def simulate_summary(
         summary = SketchSummary(
             scenario.simulation.quantiles, plan.steps, spec, chosen.name != "numpy", thresholds
         )
-    size = chunk or chunk_size(plan, n, chosen.name, mode)
+    # An exact summary reduces every trajectory at once: one chunk, whatever is asked.
+    size = chunk_size(plan, n, chosen.name, mode) if mode == "exact" or not chunk else chunk
     step_period, period_starts = step_periods(
         plan.calendar.step_start, scenario.simulation.reserve_period
     )
@@ -161,7 +162,8 @@ def simulate_summary(
         try:
             totals = simulate(plan, inputs, trajectories, key, on_window)
         except Exception as exc:
-            if chosen.name == "cuda" and is_out_of_memory(exc) and count > 1:
+            retry = mode != "exact" and count > 1
+            if chosen.name == "cuda" and retry and is_out_of_memory(exc):
                 size = max(1, count // 2)
                 continue
             raise

@@ -11,7 +11,8 @@ variable lies above each threshold the user gives (``[risk.thresholds]``,
 ``--threshold``), by threshold.
 ``ci_of`` (with ``ci_bound``): a 95% distribution-free confidence bound of each
 quantile of another variable, from order statistics
-(:mod:`jevons.engine.summaries.confidence`); exact summaries only.
+(:mod:`jevons.engine.summaries.confidence`); a sketched summary widens each bound by
+the sketch's relative accuracy, so it still holds the order statistic.
 """
 
 from __future__ import annotations
@@ -279,8 +280,12 @@ _HORIZON = [
     ),
 ]
 
-# Main outputs whose quantiles get confidence intervals (exact summaries).
+# Main outputs whose quantiles get confidence intervals.
 CONFIDENCE_OF = ("peak_gpus", "total_cost", "max_peak_gpus", "horizon_cost_per_mtok")
+# source variable -> its (lower, upper) confidence-bound variables
+CONFIDENCE_BOUNDS: dict[str, tuple[str, str]] = {
+    name: (f"{name}_ci_low", f"{name}_ci_high") for name in CONFIDENCE_OF
+}
 _BY_NAME = {v.name: v for v in _STEP + _HORIZON}
 _CONFIDENCE = [bound for name in CONFIDENCE_OF for bound in _confidence(_BY_NAME[name])]
 

@@ -12,16 +12,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from jevons.engine.output.variables import CONFIDENCE_BOUNDS as _BOUNDS
 from jevons.engine.output.variables import VARIABLES
 from jevons.engine.summaries.confidence import order_statistic_ranks, quantile_bounds
 from jevons.engine.summaries.exceedance import ExceedanceCounts
 from jevons.engine.summaries.reducers import RowReducer, numpy_reducer
 from jevons.engine.summaries.tails import tail_counts
-
-# source variable -> its (lower, upper) confidence-bound variables
-_BOUNDS: dict[str, tuple[str, str]] = {
-    v.ci_of: (f"{v.ci_of}_ci_low", f"{v.ci_of}_ci_high") for v in VARIABLES.values() if v.ci_of
-}
 
 
 def tail_mean(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:

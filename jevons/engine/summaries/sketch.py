@@ -445,6 +445,44 @@ class RowSketches:
             np.where(empty, 0.0, self.value_max[batch])[:, None],
         )
 
+    def order_statistic_bounds(self, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds ``(lower, upper)`` (rows, k) that hold the true ``ranks``-th smallest
+        value of each row for certain: ``ranks`` (rows, k) are 1-based, in ``1 .. n``.
+
+        The sketch's value :math:`r` of an order statistic :math:`x` obeys
+        :math:`|r - x| \\le a x` (``a`` the guaranteed accuracy), so
+        :math:`r / (1 + a) \\le x \\le r / (1 - a)`, inside the row's exact range;
+        the smallest and largest values are known exactly. Rows without values give NaN.
+        """
+        ranks = np.asarray(ranks, dtype=np.int64)
+        lower = np.empty(ranks.shape)
+        upper = np.empty(ranks.shape)
+        a = self.spec.guaranteed_accuracy
+        for batch in self._row_batches():
+            n = self.value_count[batch][:, None]
+            zero_based = np.clip(ranks[batch] - 1, 0, np.maximum(n - 1, 0))
+            value = self._batch_order_statistics(batch, zero_based)
+            exact = (zero_based == 0) | (zero_based == n - 1)
+            low, high = self._clamp_bounds(batch)
+            lower[batch] = np.where(exact, value, np.maximum(value / (1.0 + a), low))
+            upper[batch] = np.where(exact, value, np.minimum(value / (1.0 - a), high))
+            lower[batch] = np.where(n > 0, lower[batch], np.nan)
+            upper[batch] = np.where(n > 0, upper[batch], np.nan)
+        return lower, upper
+
+    def _batch_order_statistics(self, batch: slice, ranks: np.ndarray) -> np.ndarray:
+        """The sketch's value of each row's ``ranks``-th smallest value (0-based)."""
+        n = self.value_count[batch][:, None]
+        counts = self._batch_counts(batch)
+        bucketed_rank = ranks - self.zero_count[batch][:, None]
+        columns = _bucket_columns(np.cumsum(counts, axis=1), bucketed_rank)
+        keys = self.key_offset[batch][:, None] + columns
+        statistics = np.where(bucketed_rank >= 0, self.spec.representatives(keys), 0.0)
+        low, high = self._clamp_bounds(batch)
+        statistics = np.clip(statistics, low, high)
+        # The extremes are known exactly, so q = 0 and q = 1 are exact.
+        return np.where(ranks == 0, low, np.where(ranks == n - 1, high, statistics))
+
     def _batch_quantiles(self, batch: slice, qs: np.ndarray) -> np.ndarray:
         n = self.value_count[batch][:, None]
         # NumPy's "linear" method: virtual index h = (n - 1) q, then interpolate
@@ -455,15 +493,7 @@ class RowSketches:
         lower_rank = np.maximum(below.astype(np.int64), 0)
         upper_rank = np.maximum(np.minimum(lower_rank + 1, n - 1), 0)
         ranks = np.concatenate([lower_rank, upper_rank], axis=1)
-        counts = self._batch_counts(batch)
-        bucketed_rank = ranks - self.zero_count[batch][:, None]
-        columns = _bucket_columns(np.cumsum(counts, axis=1), bucketed_rank)
-        keys = self.key_offset[batch][:, None] + columns
-        statistics = np.where(bucketed_rank >= 0, self.spec.representatives(keys), 0.0)
-        low, high = self._clamp_bounds(batch)
-        statistics = np.clip(statistics, low, high)
-        # The extremes are known exactly, so q = 0 and q = 1 are exact.
-        statistics = np.where(ranks == 0, low, np.where(ranks == n - 1, high, statistics))
+        statistics = self._batch_order_statistics(batch, ranks)
         lower, upper = np.split(statistics, 2, axis=1)
         # NumPy's own lerp, so that equal neighbours and t = 0 or 1 give exactly a neighbour.
         difference = upper - lower

@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from jevons.engine.output.variables import SIGNED, VARIABLES
+from jevons.engine.output.variables import CONFIDENCE_BOUNDS, SIGNED, VARIABLES
+from jevons.engine.summaries.confidence import order_statistic_ranks
 from jevons.engine.summaries.exceedance import ExceedanceCounts
 from jevons.engine.summaries.sketch import RowSketches, SketchSpec
 
@@ -145,9 +146,31 @@ class SketchSummary:
             if VARIABLES[name].stat == "quantiles":
                 q = sketch.quantiles(self.quantiles).reshape(*lead, m)
                 self.horizon_stats[name] = np.moveaxis(q, -1, 0)
+        self._finish_confidence_bounds()
         for variable in VARIABLES.values():
             if variable.cvar_of in self.horizon_sketches:
                 source = self.horizon_sketches[variable.cvar_of]
                 lead = self.lead_shapes[variable.cvar_of]
                 tails = source.tail_means(self.quantiles).reshape(*lead, m)
                 self.horizon_stats[variable.name] = np.moveaxis(tails, -1, 0)
+
+    def _finish_confidence_bounds(self) -> None:
+        """95% bounds of each quantile: the bounding order statistics (ranks from each
+        row's own count), widened by the sketch's accuracy so they still hold them."""
+        m = len(self.quantiles)
+        for name, names in CONFIDENCE_BOUNDS.items():
+            for sketches, stats in (
+                (self.step_sketches, self.step_stats),
+                (self.horizon_sketches, self.horizon_stats),
+            ):
+                if name not in sketches:
+                    continue
+                sketch, lead = sketches[name], self.lead_shapes[name]
+                ranks = order_statistic_ranks(sketch.value_count[:, None], self.quantiles)
+                for bound_name, rank, side in zip(names, ranks, (0, 1), strict=True):
+                    bound = sketch.order_statistic_bounds(rank)[side]
+                    if sketches is self.step_sketches:
+                        bound = bound.reshape(self.steps, *lead, m)
+                        stats[bound_name] = np.moveaxis(np.moveaxis(bound, -1, 0), 1, -1)
+                    else:
+                        stats[bound_name] = np.moveaxis(bound.reshape(*lead, m), -1, 0)

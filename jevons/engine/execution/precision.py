@@ -1,0 +1,168 @@
+"""Runs that add trajectories until a percentile has converged.
+
+A run of ``n`` trajectories reports each quantile with a 95% confidence interval
+(:mod:`jevons.engine.summaries.confidence`). A precision target asks for the
+interval of the P95 of one output to be narrow: its relative half-width,
+``(ci_high - ci_low) / (2 P95)``, the largest over hardware profiles (and steps,
+for a per-step output), at most the target. Trajectories are added until it is,
+or a cap is reached.
+
+The result of a run that stops at ``n`` trajectories is the result of a plain run
+of ``n``: trajectory ``i`` draws the same numbers in any chunk, so a sketched
+Monte Carlo run grows by simulating trajectories ``n_old .. n - 1`` and merging
+their sketches; an exact summary (which needs every trajectory at once) or a
+design whose draws depend on ``n`` (Latin hypercube, Sobol) runs afresh at ``n``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from jevons.engine.execution.provenance import finish_dataset
+from jevons.engine.execution.run import (
+    ProgressCallback,
+    check_finite,
+    simulate_summary,
+    summary_mode,
+)
+from jevons.engine.output.variables import CONFIDENCE_OF
+from jevons.engine.preparation.plan import build_plan
+from jevons.engine.scenario.schema import Scenario
+from jevons.errors import JevonsError
+
+PRECISION_QUANTILE = 0.95  # the percentile whose interval a target narrows
+DEFAULT_MAX_TRAJECTORIES = 10_000_000
+_MOST_GROWTH = 16.0  # a round at most multiplies the trajectories by this
+_LEAST_GROWTH = 1.5  # ... and at least by this, so that a run ends in few rounds
+_MARGIN = 1.1  # aim a little past the predicted count: the prediction is noisy
+
+RoundCallback = Callable[[int, float], None]  # (trajectories so far, half-width reached)
+
+
+@dataclass(frozen=True)
+class PrecisionTarget:
+    """Stop once the P95 of ``of`` has a relative 95% half-width of at most
+    ``relative_half_width`` [1], or at ``max_trajectories`` [trajectories]."""
+
+    relative_half_width: float
+    of: str = "total_cost"
+    max_trajectories: int = DEFAULT_MAX_TRAJECTORIES
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.relative_half_width < 1.0:
+            raise JevonsError(
+                f"--precision must lie in (0, 1) (a relative half-width, 0.01 for ±1%),"
+                f" got {self.relative_half_width:g}"
+            )
+        if self.of not in CONFIDENCE_OF:
+            raise JevonsError(
+                f"--precision-of {self.of!r} has no confidence interval; use one of"
+                f" {', '.join(CONFIDENCE_OF)}"
+            )
+        if self.max_trajectories < 1:
+            raise JevonsError(f"--max-trajectories must be at least 1, got {self.max_trajectories}")
+
+
+def relative_half_width(ds: xr.Dataset, name: str, level: float = PRECISION_QUANTILE) -> float:
+    """Largest ``(ci_high - ci_low) / (2 |quantile|)`` of ``name`` at ``level`` over its
+    other dims; NaN cells (a ratio without a denominator) are left out, and a run
+    whose every cell is NaN, or whose quantile is 0 within a wider interval, gives inf."""
+    at = {"quantile": level}
+    value = np.abs(ds[name].sel(at).values)
+    width = (ds[f"{name}_ci_high"].sel(at).values - ds[f"{name}_ci_low"].sel(at).values) / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(width == 0.0, 0.0, width / value)
+    relative = relative[~np.isnan(relative)]
+    return float(relative.max()) if relative.size else math.inf
+
+
+def next_trajectory_count(n: int, reached: float, target: float, cap: int, sobol: bool) -> int:
+    """Trajectories for the next round: a half-width shrinks as 1/sqrt(n), so the target
+    needs about ``n (reached / target)^2``; aimed a little past that, between
+    1.5x and 16x ``n``, rounded up to three significant figures (a power of 2 for
+    Sobol points) and at most ``cap``."""
+    ratio = (reached / target) ** 2 * _MARGIN if math.isfinite(reached) else 2.0
+    wanted = math.ceil(n * min(max(ratio, _LEAST_GROWTH), _MOST_GROWTH))
+    if sobol:
+        wanted = 1 << (wanted - 1).bit_length()
+    else:
+        scale = 10 ** max(len(str(wanted)) - 3, 0)
+        wanted = -(-wanted // scale) * scale
+    return min(wanted, cap)
+
+
+def run_to_precision(
+    scenario: Scenario,
+    target: PrecisionTarget,
+    *,
+    scenario_text: str = "",
+    trajectories: int | None = None,
+    seed: int | None = None,
+    backend: str = "auto",
+    summary: str | None = None,
+    chunk: int | None = None,
+    progress: ProgressCallback | None = None,
+    on_round: RoundCallback | None = None,
+) -> xr.Dataset:
+    """Simulate ``scenario`` with ``trajectories`` (default ``simulation.trajectories``),
+    then more, until ``target`` is met or its cap reached; the Dataset of the last
+    round, with ``precision_*`` attributes saying what was reached."""
+    started = time.perf_counter()
+    if PRECISION_QUANTILE not in scenario.simulation.quantiles:
+        raise JevonsError(
+            "--precision narrows the P95's interval: add 0.95 to simulation.quantiles"
+        )
+    plan = build_plan(scenario)
+    n = scenario.simulation.trajectories if trajectories is None else trajectories
+    if n > target.max_trajectories:
+        raise JevonsError(
+            f"--max-trajectories {target.max_trajectories:,} is below the {n:,} trajectories"
+            " the run starts with"
+        )
+    seed = scenario.simulation.seed if seed is None else seed
+    requested = summary or scenario.simulation.summary
+    growing = None  # an open sketched Monte Carlo summary and its trajectory count
+    while True:
+        mode = summary_mode(requested, n, sharded=False)
+        settings = dict(seed=seed, backend=backend, mode=mode, progress=progress, chunk=chunk)
+        if growing is not None and mode == "sketch":
+            partial, _, backend_name = simulate_summary(
+                scenario, plan, trajectory_range=(growing[1], n), total=n, **settings
+            )
+            growing[0].merge(partial)
+            result = growing[0]
+        else:
+            result, _, backend_name = simulate_summary(
+                scenario, plan, trajectory_range=(0, n), total=n, **settings
+            )
+        ds = finish_dataset(result, plan, scenario, scenario_text, seed, n, backend_name, mode)
+        check_finite(ds)
+        reached = relative_half_width(ds, target.of)
+        if on_round is not None:
+            on_round(n, reached)
+        if reached <= target.relative_half_width or n >= target.max_trajectories:
+            break
+        if mode == "sketch" and scenario.simulation.sampling == "mc":
+            growing = (result, n)
+        n = next_trajectory_count(
+            n,
+            reached,
+            target.relative_half_width,
+            target.max_trajectories,
+            scenario.simulation.sampling == "sobol",
+        )
+    ds.attrs.update(
+        precision_target=target.relative_half_width,
+        precision_of=target.of,
+        precision_quantile=PRECISION_QUANTILE,
+        precision_achieved=reached,
+        precision_met=int(reached <= target.relative_half_width),
+    )
+    ds.attrs["wall_time_s"] = round(time.perf_counter() - started, 3)
+    return ds

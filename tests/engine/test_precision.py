@@ -1,0 +1,115 @@
+"""Runs that add trajectories until the P95's confidence interval is narrow enough."""
+
+import math
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from jevons.engine.execution.precision import (
+    PrecisionTarget,
+    next_trajectory_count,
+    relative_half_width,
+    run_to_precision,
+)
+from jevons.engine.execution.run import run_scenario
+from jevons.engine.scenario.loading import scenario_from_dict
+from jevons.errors import JevonsError
+
+
+@pytest.fixture
+def uncertain(hand_dict):
+    hand_dict["users"]["initial"] = {"dist": "lognormal", "median": 1000, "p95": 3000}
+    hand_dict["simulation"]["quantiles"] = [0.5, 0.95]
+    return hand_dict
+
+
+def test_half_width_is_the_widest_relative_interval_at_p95():
+    quantile = [0.5, 0.95]
+    values = xr.DataArray([[1.0, 2.0], [10.0, 20.0]], dims=("quantile", "hardware"))
+    ds = xr.Dataset(
+        {
+            "total_cost": values,
+            "total_cost_ci_low": values - np.array([[0, 0], [1.0, 1.0]]),
+            "total_cost_ci_high": values + np.array([[0, 0], [1.0, 3.0]]),
+        },
+        coords={"quantile": quantile},
+    )
+    # half-widths at P95: (1 + 1) / 2 = 1 of 10, and (1 + 3) / 2 = 2 of 20: both 10%
+    assert relative_half_width(ds, "total_cost") == pytest.approx(0.1)
+    ds["total_cost_ci_high"][1, 1] = 26.0  # (1 + 6) / 2 = 3.5 of 20
+    assert relative_half_width(ds, "total_cost") == pytest.approx(0.175)
+    ds["total_cost"][1, :] = np.nan  # nothing to measure
+    assert relative_half_width(ds, "total_cost") == math.inf
+
+
+def test_next_count_follows_the_square_root_law_within_its_limits():
+    # reaching 2% for a 1% target needs 4x the trajectories; aimed 10% past: 4.4x
+    assert next_trajectory_count(1000, 0.02, 0.01, 10**7, sobol=False) == 4400
+    # nearly there: at least 1.5x
+    assert next_trajectory_count(1000, 0.0101, 0.01, 10**7, sobol=False) == 1500
+    # far off: at most 16x
+    assert next_trajectory_count(1000, 0.5, 0.01, 10**7, sobol=False) == 16000
+    # three significant figures, rounded up: 1234 x 4.4 = 5429.6 -> 5430
+    assert next_trajectory_count(1234, 0.02, 0.01, 10**7, sobol=False) == 5430
+    # Sobol points come in powers of 2: 1024 x 4.4 = 4505.6 -> 8192
+    assert next_trajectory_count(1024, 0.02, 0.01, 10**7, sobol=True) == 8192
+    assert next_trajectory_count(1000, 0.02, 0.01, 3000, sobol=False) == 3000  # the cap
+    assert next_trajectory_count(1000, math.inf, 0.01, 10**7, sobol=False) == 2000
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.1, 1.5])
+def test_precision_outside_zero_one_is_refused(bad):
+    with pytest.raises(JevonsError, match=r"--precision must lie in \(0, 1\)"):
+        PrecisionTarget(bad)
+
+
+def test_unknown_output_and_a_cap_below_the_start_are_refused(uncertain):
+    with pytest.raises(JevonsError, match="--precision-of 'users'"):
+        PrecisionTarget(0.01, of="users")
+    with pytest.raises(JevonsError, match="--max-trajectories 100 is below the 200"):
+        run_to_precision(
+            scenario_from_dict(uncertain), PrecisionTarget(0.01, max_trajectories=100),
+            trajectories=200,
+        )  # fmt: skip
+    uncertain["simulation"]["quantiles"] = [0.5, 0.9]
+    with pytest.raises(JevonsError, match=r"add 0\.95 to simulation\.quantiles"):
+        run_to_precision(scenario_from_dict(uncertain), PrecisionTarget(0.01))
+
+
+@pytest.mark.parametrize("summary", ["sketch", "exact"])
+def test_a_run_that_meets_its_target_is_the_plain_run_of_its_final_count(uncertain, summary):
+    scenario = scenario_from_dict(uncertain)
+    rounds = []
+    ds = run_to_precision(
+        scenario,
+        PrecisionTarget(0.05, "total_cost", max_trajectories=100_000),
+        trajectories=200,
+        backend="numpy",
+        summary=summary,
+        chunk=150,
+        on_round=lambda n, reached: rounds.append((n, reached)),
+    )
+    n = ds.attrs["trajectories"]
+    assert ds.attrs["precision_met"] == 1 and rounds[-1][0] == n and len(rounds) >= 2
+    assert ds.attrs["precision_achieved"] == rounds[-1][1] <= 0.05 < rounds[-2][1]
+    # the target, recomputed from the bounds: half the interval over the P95
+    p95 = ds.total_cost.sel(quantile=0.95)
+    half = (ds.total_cost_ci_high - ds.total_cost_ci_low).sel(quantile=0.95) / 2
+    assert float((half / p95).max()) == pytest.approx(ds.attrs["precision_achieved"])
+    plain = run_scenario(scenario, trajectories=n, backend="numpy", summary=summary)
+    for name in plain.data_vars:
+        # sums of chunks in another grouping: means agree to rounding, the rest exactly
+        rtol = 1e-12 if name.endswith("_mean") else 0.0
+        np.testing.assert_allclose(ds[name].values, plain[name].values, rtol=rtol, err_msg=name)
+
+
+def test_a_run_that_reaches_its_cap_says_so(uncertain):
+    ds = run_to_precision(
+        scenario_from_dict(uncertain),
+        PrecisionTarget(0.001, "max_peak_gpus", max_trajectories=500),
+        trajectories=100,
+        backend="numpy",
+    )
+    assert ds.attrs["trajectories"] == 500 and ds.attrs["precision_met"] == 0
+    assert ds.attrs["precision_achieved"] > 0.001 and ds.attrs["precision_of"] == "max_peak_gpus"
