@@ -80,10 +80,11 @@ def sketch_bytes(plan: ModelPlan, spec: SketchSpec) -> int:
         ("fleet_size", "hardware"): n_fleet * n_hw,
         ("hardware", "period"): n_hw * len(months),
     }
+    # a signed variable is held as two sketches (its positive and negative values)
     rows = sum(
-        cells[v.lead_dims] * (plan.steps if v.scope == "step" else 1)
+        cells[v.lead_dims] * (plan.steps if v.scope == "step" else 1) * (1 + (v.name in SIGNED))
         for v in VARIABLES.values()
-        if not v.derived and v.name not in SIGNED and (plan.monetized or v.name not in MONETIZED)
+        if not v.derived and (plan.monetized or v.name not in MONETIZED)
     )
     return rows * (2**spec.mantissa_bits * SKETCH_OCTAVES * 8 + 48)
 

@@ -483,24 +483,24 @@ class RowSketches:
         # The extremes are known exactly, so q = 0 and q = 1 are exact.
         return np.where(ranks == 0, low, np.where(ranks == n - 1, high, statistics))
 
+    def order_statistics(self, ranks: np.ndarray) -> np.ndarray:
+        """The sketch's value (rows, k) of each row's ``ranks``-th smallest value
+        (0-based, clipped to the row's values), within ``a`` of the true one."""
+        ranks = np.asarray(ranks, dtype=np.int64)
+        out = np.empty(ranks.shape)
+        for batch in self._row_batches():
+            n = self.value_count[batch][:, None]
+            out[batch] = self._batch_order_statistics(
+                batch, np.clip(ranks[batch], 0, np.maximum(n - 1, 0))
+            )
+        return out
+
     def _batch_quantiles(self, batch: slice, qs: np.ndarray) -> np.ndarray:
         n = self.value_count[batch][:, None]
-        # NumPy's "linear" method: virtual index h = (n - 1) q, then interpolate
-        # between order statistics floor(h) and floor(h) + 1 with weight h - floor(h).
-        virtual = (n - 1) * qs
-        below = np.floor(virtual)
-        weight = virtual - below
-        lower_rank = np.maximum(below.astype(np.int64), 0)
-        upper_rank = np.maximum(np.minimum(lower_rank + 1, n - 1), 0)
+        lower_rank, upper_rank, weight = linear_ranks(n, qs)
         ranks = np.concatenate([lower_rank, upper_rank], axis=1)
-        statistics = self._batch_order_statistics(batch, ranks)
-        lower, upper = np.split(statistics, 2, axis=1)
-        # NumPy's own lerp, so that equal neighbours and t = 0 or 1 give exactly a neighbour.
-        difference = upper - lower
-        result = np.where(
-            weight >= 0.5, upper - difference * (1.0 - weight), lower + difference * weight
-        )
-        return np.where(n > 0, result, np.nan)
+        lower, upper = np.split(self._batch_order_statistics(batch, ranks), 2, axis=1)
+        return np.where(n > 0, linear_interpolation(lower, upper, weight), np.nan)
 
     def _batch_tail_means(self, batch: slice, qs: np.ndarray) -> np.ndarray:
         n = self.value_count[batch][:, None]
@@ -563,6 +563,24 @@ class RowSketches:
                 raise ValueError(f"{name} must be shaped ({rows},), not {array.shape}")
             setattr(sketch, name, array)
         return sketch
+
+
+def linear_ranks(n: np.ndarray, qs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NumPy's "linear" quantile method: virtual index ``h = (n - 1) q``, between the
+    0-based order statistics ``floor(h)`` and ``floor(h) + 1`` with weight ``h - floor(h)``.
+    Returns (lower rank, upper rank, weight), each (rows, len(qs)) for ``n`` (rows, 1)."""
+    virtual = (n - 1) * qs
+    below = np.floor(virtual)
+    weight = virtual - below
+    lower_rank = np.maximum(below.astype(np.int64), 0)
+    upper_rank = np.maximum(np.minimum(lower_rank + 1, n - 1), 0)
+    return lower_rank, upper_rank, weight
+
+
+def linear_interpolation(lower: np.ndarray, upper: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """NumPy's own lerp, so that equal neighbours and t = 0 or 1 give exactly a neighbour."""
+    difference = upper - lower
+    return np.where(weight >= 0.5, upper - difference * (1.0 - weight), lower + difference * weight)
 
 
 def _checked_quantiles(quantiles: np.ndarray) -> np.ndarray:

@@ -15,6 +15,12 @@ import numpy as np
 from jevons.engine.output.variables import CONFIDENCE_BOUNDS, SIGNED, VARIABLES
 from jevons.engine.summaries.confidence import order_statistic_ranks
 from jevons.engine.summaries.exceedance import ExceedanceCounts
+from jevons.engine.summaries.signed import (
+    negated_name,
+    signed_means,
+    signed_quantiles,
+    split_signed,
+)
 from jevons.engine.summaries.sketch import RowSketches, SketchSpec
 
 
@@ -90,9 +96,7 @@ class SketchSummary:
         return table[name]
 
     def add_window(self, t0: int, values: dict[str, np.ndarray]) -> None:
-        for name, array in values.items():
-            if name in SIGNED:
-                continue
+        for name, array in _with_signed_split(values).items():
             shape = tuple(array.shape)  # a plain tuple: device array shapes refuse slicing
             count, lead, n = shape[0], shape[1:-1], shape[-1]
             cells = int(np.prod(lead, dtype=np.int64))
@@ -106,9 +110,7 @@ class SketchSummary:
 
     def add_horizon(self, values: dict[str, np.ndarray]) -> None:
         """Add one chunk's per-trajectory horizon values, shaped (*lead dims, trajectories)."""
-        for name, array in values.items():
-            if name in SIGNED:
-                continue
+        for name, array in _with_signed_split(values).items():
             array = np.asarray(_host(array), dtype=np.float64)
             lead = array.shape[:-1]
             self.lead_shapes[name] = lead
@@ -134,6 +136,8 @@ class SketchSummary:
     def finish(self) -> None:
         m = len(self.quantiles)
         for name, sketch in self.step_sketches.items():
+            if name not in VARIABLES:
+                continue  # the negated part of a signed variable, read with it below
             lead = self.lead_shapes[name]
             means = sketch.means().reshape(self.steps, *lead)
             self.step_means[name] = np.moveaxis(means, 0, -1)
@@ -141,11 +145,14 @@ class SketchSummary:
                 q = sketch.quantiles(self.quantiles).reshape(self.steps, *lead, m)
                 self.step_stats[name] = np.moveaxis(np.moveaxis(q, -1, 0), 1, -1)
         for name, sketch in self.horizon_sketches.items():
+            if name not in VARIABLES:
+                continue
             lead = self.lead_shapes[name]
             self.horizon_means[name] = sketch.means().reshape(lead)
             if VARIABLES[name].stat == "quantiles":
                 q = sketch.quantiles(self.quantiles).reshape(*lead, m)
                 self.horizon_stats[name] = np.moveaxis(q, -1, 0)
+        self._finish_signed()
         self._finish_confidence_bounds()
         for variable in VARIABLES.values():
             if variable.cvar_of in self.horizon_sketches:
@@ -174,3 +181,39 @@ class SketchSummary:
                         stats[bound_name] = np.moveaxis(np.moveaxis(bound, -1, 0), 1, -1)
                     else:
                         stats[bound_name] = np.moveaxis(bound.reshape(*lead, m), -1, 0)
+
+    def _finish_signed(self) -> None:
+        """Quantiles and means of signed variables, from their two sketches of magnitudes."""
+        m = len(self.quantiles)
+        for name in SIGNED:
+            for sketches, stats, means, step in (
+                (self.step_sketches, self.step_stats, self.step_means, True),
+                (self.horizon_sketches, self.horizon_stats, self.horizon_means, False),
+            ):
+                if name not in sketches:
+                    continue
+                positive, negated = sketches[name], sketches[negated_name(name)]
+                lead = self.lead_shapes[name]
+                q = signed_quantiles(positive, negated, self.quantiles)
+                mean = signed_means(positive, negated)
+                if step:
+                    means[name] = np.moveaxis(mean.reshape(self.steps, *lead), 0, -1)
+                    q = q.reshape(self.steps, *lead, m)
+                    stats[name] = np.moveaxis(np.moveaxis(q, -1, 0), 1, -1)
+                else:
+                    means[name] = mean.reshape(lead)
+                    stats[name] = np.moveaxis(q.reshape(*lead, m), -1, 0)
+
+
+def _with_signed_split(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``values`` with each signed variable as its two parts (:mod:`.signed`); those are
+    brought to the host (a device array of margins is split there)."""
+    if not any(name in SIGNED for name in values):
+        return values
+    split = {}
+    for name, array in values.items():
+        if name in SIGNED:
+            split[name], split[negated_name(name)] = split_signed(_host(array))
+        else:
+            split[name] = array
+    return split
