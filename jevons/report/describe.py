@@ -106,7 +106,10 @@ class Description:
     demand: tuple[Layer, ...]
     capacity: dict[str, tuple[Layer, ...]]
     comparisons: tuple[Comparison, ...]
-    noise_medians: dict[str, float]  # the mean-one shocks' inputs, left out of the chain
+    # The medians of the mean-one shocks' log-sds, taken at 0 by the chain, and whether
+    # request counts carry Poisson noise, which the chain leaves out too.
+    noise_medians: dict[str, float]
+    count_noise: bool
     trajectories: int
     backend: str | None
 
@@ -151,6 +154,7 @@ def describe(
         capacity=capacity,
         comparisons=_comparisons(plan, steps, totals, t, simulated),
         noise_medians={path: float(drawn[path][0]) for path in NOISE_INPUTS},
+        count_noise=plan.count_noise,
         trajectories=trajectories,
         backend=backend_name,
     )
@@ -349,6 +353,7 @@ def _demand_chain(
         "agent loops",
         [
             ("E[agents.calls_per_request]", plan.calls_per_request),
+            ("E[C(C-1)] of the calls C per request", plan.call_pairs_per_request),
             ("agents.context_growth_per_call", m["agents.context_growth_per_call"]),
         ],
         layers.processed_tokens(*_token_parts(plan, m, requests, reasoning=True, agents=True)),
