@@ -45,18 +45,9 @@ NOISE_INPUTS = ("users.volatility", "variability.step_noise")
 
 # Outputs compared at the chosen step, then over the horizon (by hardware where they have it).
 STEP_OUTPUTS = (
-    "users",
-    "requests",
-    "llm_calls",
-    "input_tokens",
-    "output_tokens",
-    "thinking_tokens",
-    "gpu_hours",
-    "peak_gpus",
-    "cost",
-    "cost_per_mtok",
-    "cost_per_mtok_all",
-)
+    "users", "requests", "llm_calls", "input_tokens", "output_tokens", "thinking_tokens",
+    "gpu_hours", "peak_gpus", "cost_per_mtok", "cost_per_mtok_all",
+)  # fmt: skip
 HORIZON_OUTPUTS = ("max_peak_gpus", "horizon_cost_per_mtok", "horizon_cost_per_mtok_all")
 
 
@@ -198,7 +189,7 @@ def _choose_step(plan: ModelPlan, peak_gpus: np.ndarray, at: str) -> tuple[int, 
     starts = plan.calendar.step_start
     if at == "peak":
         return int(np.argmax(peak_gpus)), (
-            f"the step with the largest peak GPUs at the medians (on {plan.hardware[0]})"
+            f"the step with the largest peak GPUs at the medians, on {plan.hardware[0]}"
         )
     if at == "start":
         return 0, "the horizon's first step"
