@@ -99,3 +99,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
 def test_negative_trajectories_refused(tmp_path):
     result = runner.invoke(app, ["describe", str(write(tmp_path, FLAT)), "-n", "-1"])
     assert result.exit_code == 2
+
+
+def test_the_readme_shows_the_current_output():
+    """The README's example, run again: its second profile's table is left out there."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    scenario = Path(__file__).parents[2] / "scenarios" / "chat-assistant.toml"
+    result = runner.invoke(app, ["describe", str(scenario), "--backend", "cpu"])
+    assert result.exit_code == 0, result.output
+    lines = [line.rstrip() for line in result.output.splitlines()]
+    second = next(i for i, line in enumerate(lines) if "GPUs on gb200-nvl72" in line)
+    closing = next(i for i, line in enumerate(lines) if line.strip().startswith("At the medians"))
+    shown = [*lines[:second], "(the table for gb200-nvl72, alike, left out here)",
+             *lines[closing:]]  # fmt: skip
+    command = "$ jevons describe scenarios/chat-assistant.toml\n"
+    assert "```\n" + command + "\n".join(shown) + "\n```" in readme

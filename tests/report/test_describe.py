@@ -146,11 +146,27 @@ def test_uncertain_inputs_enter_at_their_medians():
     assert described.count_noise
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in SCENARIOS.glob("*.toml")))
+# Hourly steps, a fixed fleet, and a roofline estimate whose drawn efficiency moves its rates.
+HOURLY = copy.deepcopy(HAND_SCENARIO)
+HOURLY["horizon"] = {"start": "2027-01-04", "step": "1h", "steps": 48}
+HOURLY["fleet"] = {"policy": "fixed", "sizes": [1, 10]}
+HOURLY["users"]["volatility"] = {"dist": "uniform", "low": 0.05, "high": 0.15}
+HOURLY["supply"]["hardware"] = ["h200-hgx", {"gpu": "h100-sxm", "model": "llama-3.1-70b"}]
+HOURLY["supply"]["interactivity"] = 20.0
+HOURLY["supply"]["uncertainty"] = {
+    "h100-sxm:llama-3.1-70b": {"decode_efficiency": {"dist": "uniform", "low": 0.4, "high": 0.8}}
+}
+CASES = {p.stem: p for p in sorted(SCENARIOS.glob("*.toml"))} | {"hourly": HOURLY}
+
+
+@pytest.mark.parametrize("name", list(CASES))
 def test_chain_ends_on_the_model_at_the_medians(name):
-    """Every shipped scenario: the chain's peak GPUs are the NumPy reference's at the
-    medians, and its tokens a day, over the step's days and calendar, the model's tokens."""
-    described = describe(load_scenario(SCENARIOS / f"{name}.toml"), trajectories=0)
+    """Every shipped scenario and an hourly one: the chain's peak GPUs are the NumPy
+    reference's at the medians, and its tokens a day, over the step's days and calendar,
+    the model's tokens."""
+    case = CASES[name]
+    scenario = scenario_from_dict(case) if isinstance(case, dict) else load_scenario(case)
+    described = describe(scenario, trajectories=0)
     at = {(row.variable, row.hardware): row.at_medians for row in described.comparisons
           if row.scope == "step"}  # fmt: skip
     tokens = sum(at[(k, None)] for k in ("input_tokens", "output_tokens", "thinking_tokens"))
