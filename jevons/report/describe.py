@@ -123,12 +123,9 @@ def describe(
     inputs = _quiet(drawn)
     steps, totals = _run_at_medians(scenario, plan, inputs)
     t, why = _choose_step(plan, steps["peak_gpus"][:, 0], at)
-    medians = inputs.values  # arrays of one trajectory, as the model's functions take
-    demand, requests_day, requests_step = _demand_chain(plan, inputs, medians, steps, t)
+    demand, requests_day, requests_step = _demand_chain(plan, inputs, steps, t)
     capacity = {
-        hw: _capacity_chain(
-            plan, inputs, medians, h, t, demand[-1].value, requests_day, requests_step
-        )
+        hw: _capacity_chain(plan, inputs, h, t, demand[-1].value, requests_day, requests_step)
         for h, hw in enumerate(plan.hardware)
     }
     simulated, backend_name = None, None
@@ -281,14 +278,11 @@ def _calendar(plan: ModelPlan, inputs: TrajectoryInputs, t: int) -> tuple[float,
 
 
 def _demand_chain(
-    plan: ModelPlan,
-    inputs: TrajectoryInputs,
-    m: dict[str, np.ndarray],
-    steps: dict[str, np.ndarray],
-    t: int,
+    plan: ModelPlan, inputs: TrajectoryInputs, steps: dict[str, np.ndarray], t: int
 ) -> tuple[tuple[Layer, ...], float, float]:
     """Users to tokens a day (a flat day: calendar weight 1); also the requests of that
     day and of step ``t`` itself, which the capacity chains continue from."""
+    m = inputs.values  # arrays of one trajectory, as the model's functions take them
     chain = _Chain()
     users = chain.add(
         "users",
@@ -361,7 +355,6 @@ def _demand_chain(
 def _capacity_chain(
     plan: ModelPlan,
     inputs: TrajectoryInputs,
-    m: dict[str, np.ndarray],
     h: int,
     t: int,
     tokens_day: float,
@@ -369,9 +362,8 @@ def _capacity_chain(
     requests_step: float,
 ) -> tuple[Layer, ...]:
     """Tokens a day to the peak GPUs of profile ``h`` at step ``t``."""
+    m = inputs.values
     drawn = {field: v[h] for field, v in inputs.hardware.items()}
-    prefill_rate = float(plan.prefill_rate[h]) * float(drawn["prefill_factor"][0])
-    decode_rate = float(plan.decode_rate[h]) * float(drawn["throughput_factor"][0])
     prefill_cost = layers.seconds_per_token(float(plan.prefill_rate[h]), drawn["prefill_factor"])
     decode_cost = layers.seconds_per_token(float(plan.decode_rate[h]), drawn["throughput_factor"])
     hit = layers.cache_hit_rate(
@@ -399,7 +391,10 @@ def _capacity_chain(
     chain = _Chain(tokens_day)
     chain.add(
         "serving rate",
-        [("prefill tokens/s per GPU", prefill_rate), ("decode tokens/s per GPU", decode_rate)],
+        [
+            ("prefill tokens/s per GPU", 1.0 / _scalar(prefill_cost)),
+            ("decode tokens/s per GPU", 1.0 / _scalar(decode_cost)),
+        ],
         work(requests_day, cache=False),
         "GPU-s/day",
     )
