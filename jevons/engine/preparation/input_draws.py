@@ -43,6 +43,7 @@ def _lookup(scenario: Scenario, path: str):
 
 
 PARALLEL_CHUNK = 50_000
+MEDIAN_UNIFORM = 0.5
 
 
 def _design_uniforms(
@@ -67,9 +68,9 @@ def _design_uniforms(
     return uniforms
 
 
-def _draw(dist, path: str, trajectories: np.ndarray, uniforms: dict[str, np.ndarray]):
+def _draw(dist, path: str, count: int, uniforms: dict[str, np.ndarray]):
     if isinstance(dist, Fixed):
-        return np.full(len(trajectories), dist.value)
+        return np.full(count, dist.value)
     u = uniforms[path]
     first = dist.ppf(u[:1])  # sets up any numerical inverse once, before the threads
     if len(u) <= PARALLEL_CHUNK:
@@ -110,29 +111,39 @@ def draw_inputs(
     none)."""
     total = scenario.simulation.trajectories if total is None else total
     uniforms = _design_uniforms(scenario, trajectories, key, total)
+    return _inputs_at(scenario, len(trajectories), uniforms)
+
+
+def median_inputs(scenario: Scenario) -> TrajectoryInputs:
+    """One trajectory whose every uncertain input sits at its median, the quantile at 0.5:
+    where a draw's uniform is 0.5. Drawn by the same path as :func:`draw_inputs`, so the
+    caps and folded efficiencies are the model's own. A copula leaves the uniform 0.5 of
+    every input where it is (the normal score 0 mixes to 0)."""
+    uniforms = {path: np.array([MEDIAN_UNIFORM]) for path in per_trajectory_inputs(dict(scenario))}
+    return _inputs_at(scenario, 1, uniforms)
+
+
+def _inputs_at(scenario: Scenario, count: int, uniforms: dict[str, np.ndarray]) -> TrajectoryInputs:
+    """The inputs of ``count`` trajectories at their uniforms (by key path)."""
     values = {}
     for path in PARAMETER_PATHS:
         dist = _lookup(scenario, path)
         values[path] = (
-            np.full(len(trajectories), np.inf)
-            if dist is None
-            else _draw(dist, path, trajectories, uniforms)
+            np.full(count, np.inf) if dist is None else _draw(dist, path, count, uniforms)
         )
     # The cap in force: a market is never smaller than the users already in it.
     values["users.saturation"] = market_cap(values["users.initial"], values["users.saturation"])
     surges = scenario.variability.surges
-    multipliers = np.empty((len(surges), len(trajectories)))
+    multipliers = np.empty((len(surges), count))
     for k, surge in enumerate(surges):
-        multipliers[k] = _draw(surge.multiplier, surge_path(surge.name), trajectories, uniforms)
+        multipliers[k] = _draw(surge.multiplier, surge_path(surge.name), count, uniforms)
     supply = scenario.supply
-    hardware = {
-        field: np.empty((len(supply.hardware), len(trajectories))) for field in HARDWARE_FIELDS
-    }
+    hardware = {field: np.empty((len(supply.hardware), count)) for field in HARDWARE_FIELDS}
     for h, profile in enumerate(supply.hardware):
         uncertain = supply.uncertainty_of(profile)
         for field in HARDWARE_FIELDS:
             path = hardware_path(profile.key, field)
-            hardware[field][h] = _draw(getattr(uncertain, field), path, trajectories, uniforms)
+            hardware[field][h] = _draw(getattr(uncertain, field), path, count, uniforms)
         if profile.kind == "estimated":
             _apply_drawn_efficiencies(scenario, profile, {f: v[h] for f, v in hardware.items()})
     return TrajectoryInputs(values=values, surge_multipliers=multipliers, hardware=hardware)
