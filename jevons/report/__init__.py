@@ -1,0 +1,1 @@
+"""What a planner reads from a result: the HTML report, tidy exports, describe."""
