@@ -23,7 +23,8 @@ def nearest_level(levels: list[float], wanted: float) -> float:
     """The level in ``levels`` nearest ``wanted``; of two as near, the one farther from
     the median (a band drawn a little wide, never a little narrow)."""
     outward = 1.0 if wanted >= MEDIAN else -1.0
-    return min(levels, key=lambda level: (abs(level - wanted), -outward * level))
+    # distances rounded: 0.25 - 0.15 and 0.35 - 0.25 differ in their last bit
+    return min(levels, key=lambda level: (round(abs(level - wanted), 12), -outward * level))
 
 
 @dataclass(frozen=True)
