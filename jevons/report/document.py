@@ -165,10 +165,6 @@ def render_report(ds: xr.Dataset) -> str:
         f'<section id="{section.id}"><h2>{html.escape(section.title)}</h2>{section.body}</section>'
         for section in parts
     )
-    n = tables.attribute_text("trajectories", ds.attrs.get("trajectories", "?"))
-    start = html.escape(str(ds.attrs.get("horizon_start", "?")))
-    steps = tables.attribute_text("steps", ds.attrs.get("steps", ds.sizes["time"]))
-    step = html.escape(str(ds.attrs.get("step", "")))
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -176,8 +172,7 @@ def render_report(ds: xr.Dataset) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<header><h1>{html.escape(title)}</h1>"
-        f"<p>{html.escape(n)} trajectories x {html.escape(steps)} steps of {step}"
-        f" from {start}.</p></header>"
+        f"<p>{html.escape(tables.extent_sentence(ds))}</p></header>"
         f"<nav><ul>{contents}</ul></nav>{body}</body></html>\n"
     )
 

@@ -24,6 +24,7 @@ HEADLINE = {
 }
 # Attributes the provenance table leaves to other sections.
 NOT_PROVENANCE = ("scenario", "title")
+STEP_ADJECTIVES = {"1h": "hourly", "1D": "daily", "7D": "weekly"}
 # Attributes that are counts, shown with thousands separators; a seed is shown whole.
 COUNTS = ("trajectories", "steps")
 
@@ -146,6 +147,16 @@ def attribute_text(name: str, value: object) -> str:
     return str(value)
 
 
+def extent_sentence(ds: xr.Dataset) -> str:
+    """``"2,000 trajectories x 365 daily steps from 2027-01-01."``"""
+    n = attribute_text("trajectories", ds.attrs.get("trajectories", "?"))
+    steps = attribute_text("steps", ds.attrs.get("steps", ds.sizes["time"]))
+    step = str(ds.attrs.get("step", ""))
+    adjective = STEP_ADJECTIVES.get(step)
+    steps = f"{steps} {adjective} steps" if adjective else f"{steps} steps of {step}"
+    return f"{n} trajectories x {steps} from {ds.attrs.get('horizon_start', '?')}."
+
+
 def provenance_table(ds: xr.Dataset) -> str:
     rows = [
         [str(name), attribute_text(str(name), value)]
@@ -172,4 +183,5 @@ def hardware_table(ds: xr.Dataset) -> str:
             value = ds[name].sel(hardware=hw).values.item()
             row.append(number(value) if isinstance(value, float) else str(value))
         rows.append(row)
-    return table(header, rows)
+    words = sum(1 for name, _ in columns if ds[name].dtype.kind in "USO")  # before figures
+    return table(header, rows, numeric_from=1 + words)

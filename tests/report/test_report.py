@@ -155,6 +155,7 @@ def test_missing_quantile_levels_are_named_and_all_text_is_escaped(small):
     assert "P5-P95 drawn as P10-P90 (the nearest levels in the result)" in page
     assert "<script" not in page.lower()
     assert "jevons report: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in page
+    assert "<p>50 trajectories x 40 daily steps from 2027-01-01.</p>" in page
 
 
 def test_numbers_stored_as_text_or_as_numbers_read_the_same(small):
