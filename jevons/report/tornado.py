@@ -80,7 +80,9 @@ def tornado_chart(ds: xr.Dataset, output: str) -> Chart | None:
         ax.grid(axis="y", visible=False)
         ax.set_xlabel(units)
     axes[0, 0].set_yticks(rows, inputs)
-    axes[0, 0].legend(loc="lower right", fontsize="small")
+    # above the panels: inside one it would cover the bars of the last inputs
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside upper center", ncols=2)
     word = OUTPUT_WORDS.get(output, output)
     return Chart(
         f"Sensitivity: {word}",
