@@ -1,1 +1,1 @@
-"""Planning outputs: the HTML report, tidy exports and the napkin view of a scenario."""
+"""What a planner reads from a result: the HTML report and the napkin view of a scenario."""
