@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jevons.cli import calibrate, hardware, merge, run, sensitivity, sweep, validate
+from jevons.cli import calibrate, export, hardware, merge, run, sensitivity, sweep, validate
 
 app = typer.Typer(
     name="jevons",
@@ -13,7 +13,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
-for module in (run, sweep, merge, validate, hardware, calibrate, sensitivity):
+for module in (run, sweep, merge, validate, hardware, calibrate, sensitivity, export):
     app.registered_commands.extend(module.app.registered_commands)
 
 

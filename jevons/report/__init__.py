@@ -1,0 +1,1 @@
+"""What results become for people: tidy tables (and reports) of a run's Dataset."""
