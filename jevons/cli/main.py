@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from jevons.cli import calibrate, export, hardware, merge, run, sensitivity, sweep, validate
+from jevons.cli import (
+    calibrate,
+    export,
+    hardware,
+    merge,
+    run,
+    schema,
+    sensitivity,
+    sweep,
+    validate,
+)
 
 app = typer.Typer(
     name="jevons",
@@ -13,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
-for module in (run, sweep, merge, validate, hardware, calibrate, sensitivity, export):
+for module in (run, sweep, merge, validate, hardware, calibrate, sensitivity, export, schema):
     app.registered_commands.extend(module.app.registered_commands)
 
 
