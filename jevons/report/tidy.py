@@ -56,7 +56,7 @@ def _units(da: xr.DataArray) -> np.ndarray | str:
     units = str(da.attrs.get("units", ""))
     match = _UNITS_BY_LABEL.search(units)
     if match and match[1] in da.coords:
-        return np.broadcast_to(da[match[1]], da.shape).ravel()
+        return da[match[1]].broadcast_like(da).transpose(*da.dims).values.ravel()
     return units
 
 

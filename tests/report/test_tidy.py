@@ -202,6 +202,18 @@ def test_parquet_round_trip_keeps_types_values_and_provenance(results, tmp_path)
     assert provenance["sweep_axes"] == "users.initial, usage.requests_per_session"
 
 
+def test_units_by_label_follow_their_label_in_any_dim_order():
+    ds = xr.Dataset(
+        {"t": (("output", "input"), [[1.0, 2.0], [3.0, 4.0]], {"units": "x (see output_units)"})},
+        coords={"output": ["cost", "gpus"], "input": ["a", "b"],
+                "output_units": ("output", ["USD", "GPUs"])},
+    )  # fmt: skip
+    table = tidy_table(ds)
+    assert table[["output", "input", "units"]].values.tolist() == [
+        ["cost", "a", "USD"], ["cost", "b", "USD"], ["gpus", "a", "GPUs"], ["gpus", "b", "GPUs"],
+    ]  # fmt: skip
+
+
 def test_a_dataset_without_dims_or_units():
     ds = xr.Dataset({"a": ((), 2.5), "b": (("x",), [1, 2], {"units": "GPUs"})})
     table = tidy_table(ds)
