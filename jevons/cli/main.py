@@ -7,10 +7,12 @@ import typer
 from jevons.cli import (
     calibrate,
     describe,
+    export,
     hardware,
     merge,
     report,
     run,
+    schema,
     sensitivity,
     sweep,
     validate,
@@ -23,7 +25,10 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
-for module in (run, sweep, merge, validate, describe, report, hardware, calibrate, sensitivity):
+for module in (
+    run, sweep, merge, validate, describe, report, export, schema, hardware, calibrate,
+    sensitivity,
+):  # fmt: skip
     app.registered_commands.extend(module.app.registered_commands)
 
 

@@ -1,1 +1,2 @@
-"""What a planner reads from a result: the HTML report and the napkin view of a scenario."""
+"""What a planner reads from a result: the HTML report, tidy tables, and the napkin
+view of a scenario."""

@@ -71,19 +71,46 @@ class BenchmarkPoint(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    model: str = Field(min_length=1)
-    precision: Precision
-    input_tokens: float = Field(gt=0, le=MAX_REQUEST_TOKENS)
-    output_tokens: float = Field(gt=0, le=MAX_REQUEST_TOKENS)
-    tokens_per_s_per_gpu: float = Field(ge=MIN_TOKENS_PER_S, le=MAX_TOKENS_PER_S)
-    token_convention: TokenConvention
-    interactivity: float | None = Field(default=None, gt=0, le=MAX_INTERACTIVITY)
-    ttft_s: float | None = Field(default=None, gt=0, le=MAX_TTFT_S)
-    serving_stack: str = ""
-    date: str = ""
-    source: str = ""
-    headline: bool = False
-    assumed: dict[str, str] = Field(default_factory=dict)
+    model: str = Field(
+        min_length=1, description="The model served: a key of jevons/catalog/models.toml"
+    )
+    precision: Precision = Field(description="Precision served at: bf16, fp8 or fp4")
+    input_tokens: float = Field(
+        gt=0, le=MAX_REQUEST_TOKENS, description="ISL: input tokens per request [tokens]"
+    )
+    output_tokens: float = Field(
+        gt=0, le=MAX_REQUEST_TOKENS, description="OSL: output tokens per request [tokens]"
+    )
+    tokens_per_s_per_gpu: float = Field(
+        ge=MIN_TOKENS_PER_S,
+        le=MAX_TOKENS_PER_S,
+        description="Measured throughput, counting the tokens token_convention names"
+        " [tokens/s per GPU]",
+    )
+    token_convention: TokenConvention = Field(
+        description='Which tokens the throughput counts: "input+output" (as InferenceX and'
+        ' NVIDIA count) or "output"'
+    )
+    interactivity: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_INTERACTIVITY,
+        description="Output tokens/s each user sees, 1000 / TPOT in ms [tokens/s per user]",
+    )
+    ttft_s: float | None = Field(
+        default=None, gt=0, le=MAX_TTFT_S, description="Time to first token, where published [s]"
+    )
+    serving_stack: str = Field(default="", description="The serving software and its version")
+    date: str = Field(default="", description="When the point was measured or published")
+    source: str = Field(default="", description="Where the point is published")
+    headline: bool = Field(
+        default=False,
+        description="The point a scenario with no interactivity runs at (default: the first)",
+    )
+    assumed: dict[str, str] = Field(
+        default_factory=dict,
+        description="Each field the source does not state, with the reason for the value given",
+    )
 
     @model_validator(mode="after")
     def _assumed_names_fields(self) -> Self:

@@ -52,26 +52,77 @@ class HardwareProfile(BaseModel):
     # inf and nan are no one's figure; finite-ness is checked before any bound
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    key: str = Field(min_length=1)
-    name: str = ""
-    gpu: str | None = None  # a key of catalog/gpus.toml
-    model: str | None = None  # a key of catalog/models.toml
-    precision: Precision | None = None
-    cost_per_gpu_hour: float | None = Field(default=None, gt=0, le=MAX_COST_PER_GPU_HOUR)
-    power_kw: float | None = Field(default=None, gt=0, le=MAX_POWER_KW)
+    key: str = Field(
+        min_length=1,
+        description="The profile's label on the output's hardware dim; by default \"<gpu>:<model>\""
+        ' for a roofline estimate and "<base>-custom" for a changed catalog profile',
+    )
+    name: str = Field(default="", description="Name of the GPU system, for people")
+    gpu: str | None = Field(
+        default=None,
+        description="A GPU of the catalog (jevons/catalog/gpus.toml): its $/GPU-hour, power and"
+        " specifications",
+    )
+    model: str | None = Field(
+        default=None,
+        description="A model of the catalog (jevons/catalog/models.toml), for the roofline",
+    )
+    precision: Precision | None = Field(
+        default=None, description="Precision the model is served at: bf16, fp8 or fp4"
+    )
+    cost_per_gpu_hour: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_COST_PER_GPU_HOUR,
+        description="Price of a GPU-hour; none: the catalog GPU's [USD/GPU-hour]",
+    )
+    power_kw: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_POWER_KW,
+        description="All-in power per GPU; none: the catalog GPU's [kW]",
+    )
     prefill_tokens_per_s: float | None = Field(
-        default=None, ge=MIN_TOKENS_PER_S, le=MAX_TOKENS_PER_S
+        default=None,
+        ge=MIN_TOKENS_PER_S,
+        le=MAX_TOKENS_PER_S,
+        description="Prefill rate; none: the roofline's compute-bound estimate [tokens/s per GPU]",
     )
-    # Output-only decode rate, for a profile of typed-in rates (no points).
     decode_tokens_per_s: float | None = Field(
-        default=None, ge=MIN_TOKENS_PER_S, le=MAX_TOKENS_PER_S
+        default=None,
+        ge=MIN_TOKENS_PER_S,
+        le=MAX_TOKENS_PER_S,
+        description="Output-only decode rate of a profile of typed-in rates (no points); it"
+        " needs prefill_tokens_per_s [tokens/s per GPU]",
     )
-    interactivity: float | None = Field(default=None, gt=0, le=MAX_INTERACTIVITY)
-    points: list[BenchmarkPoint] = Field(default_factory=list)
-    gpus_per_replica: int | None = Field(default=None, ge=1, le=1024)
-    decode_efficiency: float | None = Field(default=None, gt=0, le=1)
-    source: str = ""
-    notes: str = ""
+    interactivity: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_INTERACTIVITY,
+        description="Tokens/s per user at which typed-in rates hold; none: they hold at no"
+        " stated interactivity [tokens/s per user]",
+    )
+    points: list[BenchmarkPoint] = Field(
+        default_factory=list,
+        description="Measured benchmark points; points at several interactivities form the"
+        " profile's frontier",
+    )
+    gpus_per_replica: int | None = Field(
+        default=None,
+        ge=1,
+        le=1024,
+        description="GPUs per model replica in the roofline; none: the smallest power of two"
+        " holding the weights in half its memory [GPUs]",
+    )
+    decode_efficiency: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Share of HBM bandwidth the roofline's decode reaches; none: fitted to the"
+        " catalog's points [1]",
+    )
+    source: str = Field(default="", description="Where the profile's figures come from")
+    notes: str = Field(default="", description="Assumptions and caveats, in words")
 
     _prefill: float = PrivateAttr(default=math.nan)
     _decode: tuple[float, ...] = PrivateAttr(default=())  # per point, reproducing it

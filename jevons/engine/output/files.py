@@ -14,7 +14,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import xarray as xr
@@ -352,6 +352,8 @@ def open_result(path: str | Path) -> xr.Dataset:
     path = Path(path)
     if not path.exists():
         raise JevonsError(f"{path}: no such file")
+    if path.suffix.lower() not in FORMATS:
+        raise JevonsError(f"{path}: not a result; results are .nc (NetCDF) or .zarr (Zarr)")
     try:
         if output_format(path) == "zarr":
             return xr.open_zarr(path).load()
@@ -364,6 +366,11 @@ def open_result(path: str | Path) -> xr.Dataset:
 def write_text(text: str, path: str | Path) -> Path:
     """Write ``text`` to ``path`` atomically (temp file + rename): a reader sees the old
     file or the whole new one, never half of it."""
+    return write_file(lambda tmp: tmp.write_text(text, encoding="utf-8"), path)
+
+
+def check_file_target(path: str | Path) -> Path:
+    """Fail before any work if a plain file cannot be written at ``path``."""
     path = Path(path)
     if path.is_dir():
         raise JevonsError(f"output {path} is a directory; give a file name")
@@ -371,13 +378,31 @@ def write_text(text: str, path: str | Path) -> Path:
         raise JevonsError(f"output folder {path.parent} does not exist (or is not a folder)")
     if not os.access(path.parent, os.W_OK):
         raise JevonsError(f"output folder {path.parent} is not writable")
-    tmp = _make_temporary(path, directory=False)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        _sync_file(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise JevonsError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        _remove(tmp)
+    return path
+
+
+def write_file(write: Callable[[Path], object], path: str | Path) -> Path:
+    """Let ``write`` fill a temporary file beside ``path``, then rename it into place.
+
+    As for :func:`write_dataset`: a reader sees the old file or the whole new one,
+    never half of it; a failed write raises :class:`JevonsError` naming the OS's
+    reason, and a failed or interrupted one (SIGINT, SIGTERM, SIGHUP) removes its
+    temporary file and leaves any earlier file at ``path`` as it was.
+    """
+    path = check_file_target(path)
+    remove_stale_temporaries(path)
+    with _termination_during_write() as signals:
+        tmp: Path | None = None
+        try:
+            with signals.held():  # the name is known before a signal can act
+                tmp = _make_temporary(path, directory=False)
+            write(tmp)
+            _sync_file(tmp)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise JevonsError(f"cannot write {path}: {_reason(exc, tmp)}") from None
+        finally:
+            if tmp is not None:
+                with signals.held():  # not cut short by a signal
+                    _remove(tmp)
     return path

@@ -227,9 +227,17 @@ def _numerical_inverse(dist: _Dist) -> tuple[Any, float, float] | None:
     return generator, loc, scale
 
 
+# Parameters are in the units of the input the distribution stands for.
+UNITS = "[units of the input]"
+
+
 class Fixed(_Dist):
-    dist: Literal["fixed"] = "fixed"
-    value: float
+    """One value (a plain number means the same)."""
+
+    dist: Literal["fixed"] = Field(
+        default="fixed", description='Distribution family: "fixed" (a plain number means the same)'
+    )
+    value: float = Field(description=f"The value {UNITS}")
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return np.full(np.shape(u), self.value, dtype=np.float64)
@@ -255,9 +263,9 @@ class Fixed(_Dist):
 
 
 class Uniform(_Dist):
-    dist: Literal["uniform"]
-    low: float
-    high: float
+    dist: Literal["uniform"] = Field(description='Distribution family: "uniform"')
+    low: float = Field(description=f"Lower end {UNITS}")
+    high: float = Field(description=f"Upper end {UNITS}")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -292,11 +300,17 @@ class Uniform(_Dist):
 class Normal(_Dist):
     """Normal, optionally truncated to [low, high]."""
 
-    dist: Literal["normal"]
-    mean_: float = Field(alias="mean")
-    sd_: float = Field(alias="sd", gt=0)
-    low: float = -math.inf
-    high: float = math.inf
+    dist: Literal["normal"] = Field(description='Distribution family: "normal"')
+    mean_: float = Field(alias="mean", description=f"Mean, before truncation {UNITS}")
+    sd_: float = Field(
+        alias="sd", gt=0, description=f"Standard deviation, before truncation {UNITS}"
+    )
+    low: float = Field(
+        default=-math.inf, description=f"Lower truncation bound; none: unbounded {UNITS}"
+    )
+    high: float = Field(
+        default=math.inf, description=f"Upper truncation bound; none: unbounded {UNITS}"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -363,11 +377,15 @@ class Normal(_Dist):
 class LogNormal(_Dist):
     """Lognormal given by ``median`` and ``p95``, or by ``mu`` and ``sigma`` of log X."""
 
-    dist: Literal["lognormal"]
-    median: float | None = Field(default=None, gt=0)
-    p95: float | None = Field(default=None, gt=0)
-    mu: float | None = None
-    sigma: float | None = Field(default=None, gt=0)
+    dist: Literal["lognormal"] = Field(description='Distribution family: "lognormal"')
+    median: float | None = Field(
+        default=None, gt=0, description=f"Median, with p95 (or give mu and sigma) {UNITS}"
+    )
+    p95: float | None = Field(default=None, gt=0, description=f"95th percentile {UNITS}")
+    mu: float | None = Field(
+        default=None, description="Mean of log X, with sigma [log of the units of the input]"
+    )
+    sigma: float | None = Field(default=None, gt=0, description="Standard deviation of log X [1]")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -411,9 +429,9 @@ class LogNormal(_Dist):
 class Beta(_Dist):
     """Beta on [0, 1] given by its mean and standard deviation."""
 
-    dist: Literal["beta"]
-    mean_: float = Field(alias="mean", gt=0, lt=1)
-    sd_: float = Field(alias="sd", gt=0)
+    dist: Literal["beta"] = Field(description='Distribution family: "beta" (on 0..1)')
+    mean_: float = Field(alias="mean", gt=0, lt=1, description=f"Mean, inside 0..1 {UNITS}")
+    sd_: float = Field(alias="sd", gt=0, description=f"Standard deviation {UNITS}")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -453,10 +471,10 @@ class Beta(_Dist):
 
 
 class Triangular(_Dist):
-    dist: Literal["triangular"]
-    low: float
-    mode: float
-    high: float
+    dist: Literal["triangular"] = Field(description='Distribution family: "triangular"')
+    low: float = Field(description=f"Lower end {UNITS}")
+    mode: float = Field(description=f"Most likely value {UNITS}")
+    high: float = Field(description=f"Upper end {UNITS}")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -499,11 +517,13 @@ class Triangular(_Dist):
 class Pert(_Dist):
     """PERT: a beta on [low, high] with its mode at ``mode``; ``shape`` 4 is the classic."""
 
-    dist: Literal["pert"]
-    low: float
-    mode: float
-    high: float
-    shape: float = Field(default=4.0, gt=0)
+    dist: Literal["pert"] = Field(description='Distribution family: "pert"')
+    low: float = Field(description=f"Lower end {UNITS}")
+    mode: float = Field(description=f"Most likely value {UNITS}")
+    high: float = Field(description=f"Upper end {UNITS}")
+    shape: float = Field(
+        default=4.0, gt=0, description="Weight of the mode; 4 is the classic PERT [1]"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -536,9 +556,9 @@ class Pert(_Dist):
 
 
 class Gamma(_Dist):
-    dist: Literal["gamma"]
-    mean_: float = Field(alias="mean", gt=0)
-    sd_: float = Field(alias="sd", gt=0)
+    dist: Literal["gamma"] = Field(description='Distribution family: "gamma"')
+    mean_: float = Field(alias="mean", gt=0, description=f"Mean {UNITS}")
+    sd_: float = Field(alias="sd", gt=0, description=f"Standard deviation {UNITS}")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -585,8 +605,8 @@ MAX_COUNT_MEAN = 1e12
 
 
 class Poisson(_Dist):
-    dist: Literal["poisson"]
-    mean_: float = Field(alias="mean", gt=0, le=MAX_COUNT_MEAN)
+    dist: Literal["poisson"] = Field(description='Distribution family: "poisson" (a count)')
+    mean_: float = Field(alias="mean", gt=0, le=MAX_COUNT_MEAN, description=f"Mean {UNITS}")
     discrete: ClassVar[bool] = True
 
     def _frozen(self) -> Any:
@@ -619,11 +639,17 @@ class Poisson(_Dist):
 class NegativeBinomial(_Dist):
     """Negative binomial by mean and dispersion r: variance = mean + mean^2 / r."""
 
-    dist: Literal["negative_binomial"]
-    mean_: float = Field(alias="mean", gt=0, le=MAX_COUNT_MEAN)
+    dist: Literal["negative_binomial"] = Field(
+        description='Distribution family: "negative_binomial" (an overdispersed count)'
+    )
+    mean_: float = Field(alias="mean", gt=0, le=MAX_COUNT_MEAN, description=f"Mean {UNITS}")
     # below 1e-3 (sd over 30 x the mean) SciPy's quantile search slows to seconds, and
     # above 1e12 it is a Poisson
-    dispersion: float = Field(ge=1e-3, le=1e12)
+    dispersion: float = Field(
+        ge=1e-3,
+        le=1e12,
+        description=f"r in variance = mean + mean^2 / r; large r: nearly Poisson {UNITS}",
+    )
     discrete: ClassVar[bool] = True
 
     def _frozen(self) -> Any:
@@ -700,8 +726,10 @@ class NegativeBinomial(_Dist):
 class Empirical(_Dist):
     """Equal weight on each listed value (e.g. figures read off past data)."""
 
-    dist: Literal["empirical"]
-    values: list[float] = Field(min_length=1)
+    dist: Literal["empirical"] = Field(description='Distribution family: "empirical"')
+    values: list[float] = Field(
+        min_length=1, description=f"Values drawn with equal weight, in any order {UNITS}"
+    )
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         # sorted: a quantile function, whatever order the values are listed in

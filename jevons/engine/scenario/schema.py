@@ -167,9 +167,13 @@ _TIME_AXIS = "the output's time axis (datetime64[ns])"
 
 
 class Horizon(_Section):
-    start: dt.date
-    step: Literal["1h", "1D", "7D"] = "1D"
-    steps: int = Field(ge=1, le=200_000)
+    start: dt.date = Field(
+        description="First day of the horizon: the first step starts at its midnight"
+    )
+    step: Literal["1h", "1D", "7D"] = Field(
+        default="1D", description='Length of a step: "1h" (an hour), "1D" (a day) or "7D" (a week)'
+    )
+    steps: int = Field(ge=1, le=200_000, description="Number of steps in the horizon [steps]")
 
     @field_validator("start")
     @classmethod
@@ -209,17 +213,48 @@ class Horizon(_Section):
 
 
 class Simulation(_Section):
-    trajectories: int = Field(default=10_000, ge=1, le=2**40)
-    seed: int = Field(default=0, ge=0, lt=2**64)
-    quantiles: list[float] = Field(default=[0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99])
+    trajectories: int = Field(
+        default=10_000,
+        ge=1,
+        le=2**40,
+        description="Demand trajectories to simulate (-n overrides it) [trajectories]",
+    )
+    seed: int = Field(
+        default=0,
+        ge=0,
+        lt=2**64,
+        description="Key of the random streams: a seed gives the same numbers on every backend"
+        " (--seed overrides it)",
+    )
+    quantiles: list[float] = Field(
+        default=[0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99],
+        description="Quantile levels reported over the trajectories, each strictly between 0"
+        " and 1 [1]",
+    )
     # exact: every trajectory of a step at once; sketch: any number of chunks,
     # quantiles within relative_accuracy; auto: exact up to EXACT_LIMIT trajectories.
-    summary: Literal["auto", "exact", "sketch"] = "auto"
+    summary: Literal["auto", "exact", "sketch"] = Field(
+        default="auto",
+        description='How percentiles are taken: "exact" (every trajectory of a step at once),'
+        ' "sketch" (mergeable sketches, within relative_accuracy) or "auto" (exact up to'
+        " 1,000,000 trajectories)",
+    )
     # Below 1e-4 a sketch keeps 2^13 or more buckets an octave per row: memory, not accuracy,
     # becomes the limit (jevons.engine.execution.memory checks the rest before a run).
-    relative_accuracy: float = Field(default=0.005, ge=1e-4, le=0.05)
-    sampling: Literal["mc", "lhs", "sobol"] = "mc"  # jevons.engine.preparation.sampling
-    reserve_period: Literal["month", "quarter"] = "month"  # the periods of reserve_gpus
+    relative_accuracy: float = Field(
+        default=0.005,
+        ge=1e-4,
+        le=0.05,
+        description="Bound on the relative error of every sketched quantile and tail mean [1]",
+    )
+    sampling: Literal["mc", "lhs", "sobol"] = Field(
+        default="mc",
+        description='How the per-trajectory inputs cover their ranges: "mc" (plain Monte'
+        ' Carlo), "lhs" (Latin hypercube) or "sobol" (scrambled Sobol\' points)',
+    )  # jevons.engine.preparation.sampling
+    reserve_period: Literal["month", "quarter"] = Field(
+        default="month", description='The periods of reserve_gpus: calendar "month" or "quarter"'
+    )
 
     @field_validator("quantiles")
     @classmethod
@@ -233,10 +268,19 @@ class Simulation(_Section):
 
 
 class Users(_Section):
-    initial: UserCount
-    growth_per_month: GrowthRate = Field(default_factory=lambda: Fixed(value=0.0))
-    volatility: LogSd = Field(default_factory=lambda: Fixed(value=0.0))
-    saturation: UserCount | None = None
+    initial: UserCount = Field(description="Active users at the horizon's start [users]")
+    growth_per_month: GrowthRate = Field(
+        default_factory=lambda: Fixed(value=0.0),
+        description="Geometric growth rate of users, above -1 (-100%) [1/month]",
+    )
+    volatility: LogSd = Field(
+        default_factory=lambda: Fixed(value=0.0),
+        description="Log-sd of the users' random walk [1/sqrt(month)]",
+    )
+    saturation: UserCount | None = Field(
+        default=None,
+        description="Cap on users: growth slows as users near it; none: no cap [users]",
+    )
 
     @field_validator("saturation")
     @classmethod
@@ -259,17 +303,37 @@ class Users(_Section):
 
 
 class Usage(_Section):
-    sessions_per_user_per_day: PerDay
-    requests_per_session: PerDay
-    input_tokens_per_request: Tokens
-    output_tokens_per_call: Tokens
+    sessions_per_user_per_day: PerDay = Field(
+        description="Sessions each active user starts a day [sessions/user/day]"
+    )
+    requests_per_session: PerDay = Field(
+        description="Requests (user turns) per session [requests/session]"
+    )
+    input_tokens_per_request: Tokens = Field(
+        description="Input tokens of a request's first LLM call: its prompt [tokens/request]"
+    )
+    output_tokens_per_call: Tokens = Field(
+        description="Visible output tokens of each LLM call [tokens/call]"
+    )
 
 
 class Reasoning(_Section):
-    share: Probability = Field(default_factory=lambda: Fixed(value=0.0))
+    share: Probability = Field(
+        default_factory=lambda: Fixed(value=0.0),
+        description="Share of LLM calls that reason (think before answering) [1]",
+    )
     # budget first, so that thinking_tokens' check sees it
-    budget: float | None = Field(default=None, ge=0)
-    thinking_tokens: NonNegative = Field(default_factory=lambda: Fixed(value=0.0))
+    budget: float | None = Field(
+        default=None,
+        ge=0,
+        description="Most thinking tokens a reasoning call decodes: thinking = min(X, budget);"
+        " none: no limit [tokens/call]",
+    )
+    thinking_tokens: NonNegative = Field(
+        default_factory=lambda: Fixed(value=0.0),
+        description="Thinking tokens X a reasoning call would decode without a budget, decoded"
+        " but never shown; a spread over calls, whose mean E[min(X, budget)] is used [tokens/call]",
+    )
 
     @field_validator("thinking_tokens")
     @classmethod
@@ -308,9 +372,20 @@ class Agents(_Section):
     and each of its draws is held to 1..``max_calls``, so a 0 counts as one call.
     """
 
-    calls_per_request: NonNegative = Field(default_factory=lambda: Fixed(value=1.0))
-    max_calls: int = Field(default=1000, ge=1, le=MAX_CALLS)
-    context_growth_per_call: Tokens = Field(default_factory=lambda: Fixed(value=0.0))
+    calls_per_request: NonNegative = Field(
+        default_factory=lambda: Fixed(value=1.0),
+        description="LLM calls per request (an agent loop): a whole number, or a count"
+        " distribution (poisson, negative_binomial, empirical) over requests held to"
+        " 1..max_calls, whose moments are used [calls/request]",
+    )
+    max_calls: int = Field(
+        default=1000, ge=1, le=MAX_CALLS, description="Most LLM calls one request makes [calls]"
+    )
+    context_growth_per_call: Tokens = Field(
+        default_factory=lambda: Fixed(value=0.0),
+        description="Tokens each further call of a request appends to its context (tool"
+        " results, earlier turns) [tokens/call]",
+    )
 
     @field_validator("calls_per_request")
     @classmethod
@@ -335,15 +410,24 @@ class Agents(_Section):
 
 
 class Cache(_Section):
-    hit_rate: Probability = Field(default_factory=lambda: Fixed(value=0.0))
-    drift_per_month: AnyReal = Field(default_factory=lambda: Fixed(value=0.0))
+    hit_rate: Probability = Field(
+        default_factory=lambda: Fixed(value=0.0),
+        description="Share of input tokens served from the KV/prefix cache (not prefilled) at"
+        " the horizon's start [1]",
+    )
+    drift_per_month: AnyReal = Field(
+        default_factory=lambda: Fixed(value=0.0),
+        description="Change of the hit rate a month; the drifted rate is held to 0..1 [1/month]",
+    )
 
 
 class Surge(_Section):
-    name: str
-    start: dt.date
-    end: dt.date
-    multiplier: SurgeMultiplier
+    name: str = Field(description="Name of the surge, unique; it names the multiplier's draws")
+    start: dt.date = Field(description="First day of the surge")
+    end: dt.date = Field(description="Last day of the surge, included")
+    multiplier: SurgeMultiplier = Field(
+        description="Demand multiplier on the surge's days, drawn once per trajectory [1]"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -370,17 +454,36 @@ def _weights(n: int, what: str):
 
 
 class Variability(_Section):
-    hour_weights: Annotated[list[float], _weights(24, "hour-of-day")] = Field(default=[1.0] * 24)
-    weekday_weights: Annotated[list[float], _weights(7, "weekday (Monday first)")] = Field(
-        default=[1.0] * 7
+    hour_weights: Annotated[list[float], _weights(24, "hour-of-day")] = Field(
+        default=[1.0] * 24,
+        description="24 relative weights of demand by hour of day, midnight first; scaled to"
+        " mean 1 [1]",
     )
-    surges: list[Surge] = Field(default_factory=list)
-    step_noise: LogSd = Field(default_factory=lambda: Fixed(value=0.0))
+    weekday_weights: Annotated[list[float], _weights(7, "weekday (Monday first)")] = Field(
+        default=[1.0] * 7,
+        description="7 relative weights of demand by weekday, Monday first; scaled to mean 1 [1]",
+    )
+    surges: list[Surge] = Field(
+        default_factory=list,
+        description="Seasonal surges: date windows with an uncertain demand multiplier",
+    )
+    step_noise: LogSd = Field(
+        default_factory=lambda: Fixed(value=0.0),
+        description="Log-sd of the demand noise from step to step [1]",
+    )
     # Peak GPUs (not GPU-hours, cost or a fixed fleet's hourly unserved work) are sized
     # for the busiest window inside the busiest hour: its rate / the hour's mean rate.
-    burst_factor: BurstFactor = Field(default_factory=lambda: Fixed(value=1.0))
+    burst_factor: BurstFactor = Field(
+        default_factory=lambda: Fixed(value=1.0),
+        description="Rate of the busiest window inside the busiest hour over the hour's mean"
+        " rate, at least 1; it multiplies peak GPUs only [1]",
+    )
     # Poisson noise on each step's request count; off only for zero-variance checks.
-    count_noise: bool = True
+    count_noise: bool = Field(
+        default=True,
+        description="Poisson noise on each step's request count; false only for zero-variance"
+        " checks",
+    )
 
     @field_validator("surges")
     @classmethod
@@ -392,17 +495,47 @@ class Variability(_Section):
 
 
 class Supply(_Section):
-    hardware: list[HardwareProfile] = Field(min_length=1)
-    target_utilization: float = Field(default=0.7, ge=0.01, le=1)
-    # Tokens/s per user the product needs; none: each profile at its headline point.
-    interactivity: float | None = Field(default=None, gt=0, le=MAX_INTERACTIVITY)
-    # Longest time to first token the product accepts [s]: points slower than it are
-    # left out of the frontiers.
-    ttft_limit_s: float | None = Field(default=None, gt=0, le=MAX_TTFT_S)
-    energy_price_per_kwh: float = Field(default=0.0, ge=0, le=MAX_ENERGY_PRICE)
-    # Elastic $/GPU-hour at a step is price x (1 - d)^(years since the horizon's start).
-    price_decline_per_year: PriceDecline = Field(default_factory=lambda: Fixed(value=0.0))
-    uncertainty: dict[str, HardwareUncertainty] = Field(default_factory=dict)
+    hardware: list[HardwareProfile] = Field(
+        min_length=1,
+        description='The hardware profiles to cost: a catalog key ("h200-hgx"), a table, or a'
+        " list of them; each becomes a label of the output's hardware dim",
+    )
+    target_utilization: float = Field(
+        default=0.7,
+        ge=0.01,
+        le=1,
+        description="Planning margin: the share of a GPU's capacity that is used [1]",
+    )
+    interactivity: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_INTERACTIVITY,
+        description="Output tokens/s per user the product needs; none: each profile at its"
+        " headline point [tokens/s per user]",
+    )
+    ttft_limit_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_TTFT_S,
+        description="Longest time to first token the product accepts: points with a slower"
+        " published TTFT are left out of the frontiers [s]",
+    )
+    energy_price_per_kwh: float = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_ENERGY_PRICE,
+        description="Price of energy, added to the cost of each GPU-hour at the profile's"
+        " power [USD/kWh]",
+    )
+    price_decline_per_year: PriceDecline = Field(
+        default_factory=lambda: Fixed(value=0.0),
+        description="Yearly decline d of the elastic $/GPU-hour: price x (1 - d)^years since"
+        " the horizon's start; below 0 for a rise [1/year]",
+    )
+    uncertainty: dict[str, HardwareUncertainty] = Field(
+        default_factory=dict,
+        description="Figures of a profile drawn per trajectory: one table per profile key",
+    )
 
     @field_validator("hardware", mode="before")
     @classmethod
@@ -451,14 +584,35 @@ class HardwareUncertainty(_Section):
     """One profile's figures drawn per trajectory: a price and a power replace the
     profile's own, the factors multiply its decode and prefill rates."""
 
-    cost_per_gpu_hour: Annotated[Distribution, _positive(MAX_COST_PER_GPU_HOUR)] | None = None
-    power_kw: Annotated[Distribution, _positive(MAX_POWER_KW, " kW")] | None = None
-    throughput_factor: RateFactor = Field(default_factory=lambda: Fixed(value=1.0))
-    prefill_factor: RateFactor = Field(default_factory=lambda: Fixed(value=1.0))
+    cost_per_gpu_hour: Annotated[Distribution, _positive(MAX_COST_PER_GPU_HOUR)] | None = Field(
+        default=None,
+        description="Price of a GPU-hour, in place of the profile's; none: the profile's"
+        " [USD/GPU-hour]",
+    )
+    power_kw: Annotated[Distribution, _positive(MAX_POWER_KW, " kW")] | None = Field(
+        default=None,
+        description="All-in power per GPU, in place of the profile's; none: the profile's [kW]",
+    )
+    throughput_factor: RateFactor = Field(
+        default_factory=lambda: Fixed(value=1.0),
+        description="Factor on the profile's decode rate [1]",
+    )
+    prefill_factor: RateFactor = Field(
+        default_factory=lambda: Fixed(value=1.0),
+        description="Factor on the profile's prefill rate [1]",
+    )
     # A roofline estimate's efficiencies (shares of HBM bandwidth and of dense FLOP/s),
     # in place of the defaults fitted to the catalog's measurements.
-    decode_efficiency: Efficiency | None = None
-    prefill_efficiency: Efficiency | None = None
+    decode_efficiency: Efficiency | None = Field(
+        default=None,
+        description="Share of HBM bandwidth the roofline's decode reaches (a profile with no"
+        " measured point only); none: the fitted default [1]",
+    )
+    prefill_efficiency: Efficiency | None = Field(
+        default=None,
+        description="Share of dense FLOP/s the roofline's prefill reaches (a profile with no"
+        " measured point only); none: the default [1]",
+    )
 
     def with_nominal(self, profile: HardwareProfile) -> HardwareUncertainty:
         """Every figure as a distribution: a profile's own price and power where not drawn,
@@ -494,14 +648,22 @@ class Monetization(_Section):
     ``(price_t / price_0)^(-elasticity)``: only a price that follows cost moves demand.
     """
 
-    price_per_mtok: Annotated[Distribution, _non_negative(MAX_PRICE_PER_MTOK)] | None = None
+    price_per_mtok: Annotated[Distribution, _non_negative(MAX_PRICE_PER_MTOK)] | None = Field(
+        default=None,
+        description="Price of a million visible output tokens, held over the horizon; give it"
+        " or markup [USD per million output tokens]",
+    )
     markup: (
         Annotated[
             Distribution,
             _within(-1.0, math.inf, "at least -1 (a price of 0)", largest=MAX_MARKUP),
         ]
         | None
-    ) = None
+    ) = Field(
+        default=None,
+        description="Markup over each profile's nominal cost per output token: price = cost x"
+        " (1 + markup), which then follows the elastic $/GPU-hour; give it or price_per_mtok [1]",
+    )
     elasticity: Annotated[
         Distribution,
         _within(
@@ -510,7 +672,10 @@ class Monetization(_Section):
             "at least 0 (demand never rises with its own price)",
             largest=MAX_ELASTICITY,
         ),
-    ] = Field(default_factory=lambda: Fixed(value=0.0))
+    ] = Field(
+        default_factory=lambda: Fixed(value=0.0),
+        description="Price elasticity e of demand: requests scale by (price_t / price_0)^(-e) [1]",
+    )
 
     @model_validator(mode="after")
     def _one_price(self) -> Self:
@@ -528,13 +693,23 @@ class Monetization(_Section):
         return "markup" if self.markup is not None else None
 
 
+FLEET_POLICY = (
+    'Fleet policy: "elastic" (pay for the GPU-hours used, the default) or "fixed" (fleets of'
+    " the sizes given, bought for every hour)"
+)
+
+
 class ElasticFleet(_Section):
-    policy: Literal["elastic"] = "elastic"
+    policy: Literal["elastic"] = Field(default="elastic", description=FLEET_POLICY)
 
 
 class FixedFleet(_Section):
-    policy: Literal["fixed"]
-    sizes: list[Annotated[int, Field(ge=1, le=MAX_FLEET)]] = Field(min_length=1)
+    policy: Literal["fixed"] = Field(description=FLEET_POLICY)
+    sizes: list[Annotated[int, Field(ge=1, le=MAX_FLEET)]] = Field(
+        min_length=1,
+        description="Fleet sizes to compare, each serving up to that many GPUs of work every"
+        " hour; each becomes a label of the output's fleet_size dim [GPUs]",
+    )
 
     @field_validator("sizes")
     @classmethod
@@ -610,7 +785,11 @@ class Risk(_Section):
     list, in the variable's units), for ``<name>_exceedance_probability``,
     P(value > threshold)."""
 
-    thresholds: dict[str, list[float]] = Field(default_factory=dict)
+    thresholds: dict[str, list[float]] = Field(
+        default_factory=dict,
+        description="Thresholds of total_cost [USD] and max_peak_gpus [GPUs], one number or a"
+        " list each, for P(value > threshold) [units of the variable]",
+    )
 
     @field_validator("thresholds", mode="before")
     @classmethod
@@ -644,25 +823,48 @@ class Risk(_Section):
 
 
 class Scenario(_Section):
-    name: str = "scenario"
-    description: str = ""
-    horizon: Horizon
-    simulation: Simulation = Field(default_factory=Simulation)
-    users: Users
-    usage: Usage
-    reasoning: Reasoning = Field(default_factory=Reasoning)
-    agents: Agents = Field(default_factory=Agents)
-    cache: Cache = Field(default_factory=Cache)
-    variability: Variability = Field(default_factory=Variability)
-    supply: Supply
-    fleet: Annotated[ElasticFleet | FixedFleet, Field(discriminator="policy")] = Field(
-        default_factory=ElasticFleet
+    name: str = Field(
+        default="scenario", description="Name of the scenario, in summaries and results"
     )
-    monetization: Monetization = Field(default_factory=Monetization)
+    description: str = Field(default="", description="What the scenario models, in words")
+    horizon: Horizon = Field(description="The planning horizon: its start and its steps")
+    simulation: Simulation = Field(
+        default_factory=Simulation,
+        description="Trajectories, seed, reported quantiles and how they are taken",
+    )
+    users: Users = Field(description="Active users and their growth (base usage)")
+    usage: Usage = Field(description="Sessions, requests and tokens (base usage)")
+    reasoning: Reasoning = Field(
+        default_factory=Reasoning, description="Calls that reason, and their thinking tokens"
+    )
+    agents: Agents = Field(
+        default_factory=Agents,
+        description="Agent loops: LLM calls per request and the context each adds",
+    )
+    cache: Cache = Field(default_factory=Cache, description="The KV/prefix cache hit rate")
+    variability: Variability = Field(
+        default_factory=Variability,
+        description="Hour-of-day and weekday profiles, surges, noise and bursts: the peaks that"
+        " size capacity",
+    )
+    supply: Supply = Field(
+        description="The hardware that serves the product, its utilisation and its prices"
+    )
+    fleet: Annotated[ElasticFleet | FixedFleet, Field(discriminator="policy")] = Field(
+        default_factory=ElasticFleet, description="Elastic capacity, or fixed fleets"
+    )
+    monetization: Monetization = Field(
+        default_factory=Monetization,
+        description="The product's price for its output tokens, and how demand answers it",
+    )
     # "path_a|path_b" -> Spearman rank correlation of two per-trajectory inputs (a Gaussian
     # copula, jevons.engine.preparation.copula); last, so that its check sees every input.
-    correlations: dict[str, float] = Field(default_factory=dict)
-    risk: Risk = Field(default_factory=Risk)
+    correlations: dict[str, float] = Field(
+        default_factory=dict,
+        description='Rank correlations of drawn inputs: "path_a|path_b" = Spearman\'s rho,'
+        " from -1 to 1 [1]",
+    )
+    risk: Risk = Field(default_factory=Risk, description="Thresholds for exceedance probabilities")
 
     @field_validator("correlations", mode="before")
     @classmethod
