@@ -53,6 +53,20 @@ def test_sweep_axes_become_labelled_dimensions(tmp_path):
     assert not (tmp_path / "sweep.nc.points").exists()
 
 
+def test_a_key_named_like_an_output_sweeps_along_its_own_dimension(tmp_path):
+    scenario = write(tmp_path, GOOD)
+    out = tmp_path / "sweep.nc"
+    result = runner.invoke(app, ["sweep", str(scenario), "--set", "cache.hit_rate=0,0.5",
+                                 "-n", "20", "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ds = xr.open_dataset(out)
+    assert ds.sweep_cache_hit_rate.attrs["sweep_key"] == "cache.hit_rate"
+    assert "cache_hit_rate" in ds.data_vars  # the output keeps its name
+    # the cache hit rate reported is the one swept
+    np.testing.assert_allclose(ds.cache_hit_rate_mean.sel(sweep_cache_hit_rate=0.5), 0.5)
+    np.testing.assert_allclose(ds.cache_hit_rate_mean.sel(sweep_cache_hit_rate=0.0), 0.0)
+
+
 def test_hardware_values_join_the_hardware_dimension(tmp_path):
     scenario = write(tmp_path, GOOD)
     out = tmp_path / "sweep.nc"

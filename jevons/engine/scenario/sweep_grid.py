@@ -32,11 +32,21 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from jevons.engine.output.variables import VARIABLES
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.engine.scenario.schema import Scenario
 from jevons.errors import ScenarioError
 
 HARDWARE_KEY = "supply.hardware"
+
+
+# Names a result already uses: its variables (each with a _mean), coordinates and dims.
+_RESULT_NAMES = (
+    set(VARIABLES)
+    | {f"{name}_mean" for name in VARIABLES}
+    | {"time", "quantile", "hardware", "fleet_size", "period", "threshold", "trajectory"}
+    | {"input", "output", "prefill_tokens_per_s", "decode_tokens_per_s", "supply_kind"}
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +56,11 @@ class SweepAxis:
 
     @property
     def dim(self) -> str:
-        """The dataset dimension: the key with underscores (``ds.sel(users_initial=...)``)."""
-        return self.key.replace(".", "_")
+        """The dataset dimension: the key with underscores (``ds.sel(users_initial=...)``),
+        or ``sweep_`` and that where it would take the name of a result's variable or
+        dimension (``cache.hit_rate`` sweeps along ``sweep_cache_hit_rate``)."""
+        name = self.key.replace(".", "_")
+        return f"sweep_{name}" if name in _RESULT_NAMES else name
 
     @property
     def labels(self) -> list[Any]:
