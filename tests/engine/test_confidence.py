@@ -5,6 +5,7 @@ import pytest
 from scipy.stats import binom
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.engine.summaries.confidence import order_statistic_ranks, quantile_bounds
 from tests.conftest import simulate_per_trajectory
@@ -67,10 +68,7 @@ def test_run_bounds_are_the_order_statistics_of_the_kept_totals(uncertain_dict):
     n = 200
     ds = run_scenario(
         scenario_from_dict(uncertain_dict),
-        trajectories=n,
-        keep_trajectories=True,
-        backend="numpy",
-        summary="exact",
+        RunSettings(trajectories=n, keep_trajectories=True, backend="numpy", summary="exact"),
     )
     q = ds["quantile"].values
     low, high = order_statistic_ranks(n, q)
@@ -91,7 +89,7 @@ def test_per_step_peak_gpu_bounds_are_order_statistics(uncertain_dict, backend):
     scenario = scenario_from_dict(uncertain_dict)
     n = backend.size(200, 40)
     _, steps, _ = simulate_per_trajectory(scenario, backend.simulate, n)
-    ds = run_scenario(scenario, trajectories=n, backend=backend.name, summary="exact")
+    ds = run_scenario(scenario, RunSettings(trajectories=n, backend=backend.name, summary="exact"))
     ordered = np.sort(steps["peak_gpus"], axis=-1)  # (steps, hardware, trajectories)
     low, high = order_statistic_ranks(n, ds["quantile"].values)
     assert ds.peak_gpus_ci_high.dims == ds.peak_gpus.dims
@@ -103,5 +101,7 @@ def test_per_step_peak_gpu_bounds_are_order_statistics(uncertain_dict, backend):
 
 
 def test_sketched_runs_leave_the_intervals_out(uncertain_dict):
-    ds = run_scenario(scenario_from_dict(uncertain_dict), trajectories=50, summary="sketch")
+    ds = run_scenario(
+        scenario_from_dict(uncertain_dict), RunSettings(trajectories=50, summary="sketch")
+    )
     assert "total_cost" in ds and "total_cost_ci_low" not in ds and "peak_gpus_ci_high" not in ds

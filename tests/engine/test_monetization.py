@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from jevons.cli.main import app
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.kernels import reference
 from jevons.kernels.layout import DEMAND, SUPPLY
@@ -118,7 +119,9 @@ def test_loss_probability_counts_losing_trajectories(hand_dict):
     flat(hand_dict)
     hand_dict["simulation"] = {"trajectories": 400, "seed": 3, "quantiles": [0.5]}
     hand_dict["monetization"] = {"price_per_mtok": {"dist": "uniform", "low": 10, "high": 40}}
-    ds = run_scenario(scenario_from_dict(hand_dict), backend="numpy", keep_trajectories=True)
+    ds = run_scenario(
+        scenario_from_dict(hand_dict), RunSettings(backend="numpy", keep_trajectories=True)
+    )
     revenue = ds.trajectory_total_revenue.sel(hardware="test-gpu").values
     cost = ds.trajectory_total_cost.sel(hardware="test-gpu").values
     losing = np.mean(revenue - cost < 0)
@@ -137,7 +140,7 @@ def test_loss_probability_counts_losing_trajectories(hand_dict):
 def test_sketched_runs_leave_out_signed_margins(hand_dict):
     noisy(hand_dict)
     hand_dict["monetization"] = {"price_per_mtok": {"dist": "uniform", "low": 5, "high": 60}}
-    ds = run_scenario(scenario_from_dict(hand_dict), backend="numpy", summary="sketch")
+    ds = run_scenario(scenario_from_dict(hand_dict), RunSettings(backend="numpy", summary="sketch"))
     assert "revenue" in ds and "total_revenue" in ds and "loss_probability" in ds
     assert "gross_margin" not in ds and "total_gross_margin" not in ds
 

@@ -21,7 +21,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -381,6 +383,25 @@ class Variability(_Section):
     burst_factor: BurstFactor = Field(default_factory=lambda: Fixed(value=1.0))
     # Poisson noise on each step's request count; off only for zero-variance checks.
     count_noise: bool = True
+    # The weights as given: normalising is not idempotent to the last bit, so a dumped
+    # scenario carries these, and validates back to the same normalised weights.
+    _given_weights: dict[str, list[float]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_given_weights(cls, data: Any, handler) -> Variability:
+        variability = handler(data)
+        if isinstance(data, dict):
+            variability._given_weights = {
+                name: [float(v) for v in data[name]]
+                for name in ("hour_weights", "weekday_weights")
+                if isinstance(data.get(name), list)
+            }
+        return variability
+
+    @field_serializer("hour_weights", "weekday_weights")
+    def _as_given(self, weights: list[float], info) -> list[float]:
+        return self._given_weights.get(info.field_name, weights)
 
     @field_validator("surges")
     @classmethod
