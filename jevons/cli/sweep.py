@@ -94,7 +94,8 @@ def sweep(
             kept = len(list(folder.glob("point-*.nc"))) if folder.is_dir() else 0
             exc.add_note(f"{target} not written (an earlier file there is left as it was)")
             if kept:
-                exc.add_note(f"{kept} finished points kept in {folder}: continue with --resume")
+                points = f"{kept} finished point" + ("s" if kept > 1 else "")
+                exc.add_note(f"{points} kept in {folder}: continue with --resume")
             raise
     if not quiet:
         dims = [str(dim) for dim in ds.dims if "sweep_key" in ds[dim].attrs]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -20,6 +21,8 @@ from pathlib import Path
 import xarray as xr
 
 from jevons.errors import JevonsError
+
+log = logging.getLogger(__name__)
 
 FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
 
@@ -81,7 +84,9 @@ def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
     to the same path.
     """
     path = check_writable(path)
-    return _write_atomically(ds, path, output_format(path))
+    _write_atomically(ds, path, output_format(path))
+    log.info("wrote %s", path)
+    return path
 
 
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
