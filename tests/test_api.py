@@ -263,3 +263,21 @@ def test_the_package_lists_its_api():
     for name in jevons.__all__:
         assert getattr(jevons, name) is not None
     assert jevons.open_result is open_result and jevons.RunSettings is RunSettings
+
+
+@pytest.mark.slow
+def test_the_readmes_python_example_runs_in_a_fresh_process():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```python\n", readme.index("## Python")) + len("```python\n")
+    example = readme[start : readme.index("```", start)]
+    assert example.startswith("import jevons\nds = jevons.run(")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", example], cwd=ROOT, capture_output=True, text=True, env=env,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["hardware", "b200-hgx", "gb200-nvl72"]
+    p50, p95 = (list(map(float, line.split()[1:])) for line in lines[2:4])
+    assert all(0 < low < high for low, high in zip(p50, p95, strict=True))

@@ -23,9 +23,9 @@ from tests.cli.test_cli import GOOD, write
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
-# Hourly steps over a year: a run of many trajectories takes minutes, so a signal sent
-# once it has started always finds it running.
-LONG = GOOD.replace("steps = 3", 'step = "1h"\nsteps = 8760')
+# A year of days: a run of 10^8 trajectories takes hours, so a signal sent once it has
+# started always finds it running; a few thousand take a second or two.
+LONG = GOOD.replace("steps = 3", "steps = 365")
 EARLIER = xr.Dataset({"earlier": (("x",), np.arange(5.0))})
 
 
@@ -83,7 +83,7 @@ def _stderr_on_a_terminal(args: list[str]) -> tuple[int, str]:
 
 def test_progress_is_shown_on_a_terminal_only_and_never_with_quiet(tmp_path):
     scenario = write(tmp_path, LONG)
-    args = ["run", str(scenario), "-n", "500", "--backend", "numpy"]
+    args = ["run", str(scenario), "-n", "5000", "--backend", "numpy"]
     code, shown = _stderr_on_a_terminal([*args, "-o", str(tmp_path / "a.nc")])
     assert code == 0 and "simulating" in shown and "steps" in shown
     code, shown = _stderr_on_a_terminal([*args, "-o", str(tmp_path / "b.nc"), "-q"])
