@@ -52,7 +52,6 @@ def configure_logging(verbose: bool) -> None:
     if _handler not in logger.handlers:
         logger.addHandler(_handler)
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
-    logger.propagate = False  # one line per record, whatever the root logger does
 
 
 def _print_version(value: bool) -> None:

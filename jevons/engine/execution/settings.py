@@ -43,7 +43,8 @@ class RunSettings:
     summary: str | None = None
     chunk: int | None = None
     keep_trajectories: bool = False
-    thresholds: Thresholds = field(default=())
+    # given as {name: value or values}; kept as sorted (name, values) pairs
+    thresholds: Thresholds | Mapping[str, float | Sequence[float]] = field(default=())
 
     def __post_init__(self) -> None:
         for name, key in (("trajectories", "simulation.trajectories"), ("seed", "simulation.seed")):
