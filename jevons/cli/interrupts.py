@@ -17,6 +17,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from jevons.errors import Interrupted
 
@@ -66,3 +67,13 @@ def signals_stop_the_command() -> Iterator[None]:
     finally:
         for signum, action in previous.items():
             signal.signal(signum, action)
+
+
+@contextlib.contextmanager
+def interrupted_before(target: Path) -> Iterator[None]:
+    """A signal in this block says, in its line, that ``target`` was not written."""
+    try:
+        yield
+    except Interrupted as exc:
+        exc.add_note(f"{target} not written (an earlier file there is left as it was)")
+        raise

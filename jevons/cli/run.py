@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +10,7 @@ from rich.progress import Progress
 
 from jevons.api import run_shard, run_source
 from jevons.cli.console import out, progress_bar, user_errors
+from jevons.cli.interrupts import interrupted_before
 from jevons.cli.options import (
     BackendOption,
     QuietOption,
@@ -29,7 +28,7 @@ from jevons.engine.execution.settings import RunSettings
 from jevons.engine.output.files import write_dataset
 from jevons.engine.output.shard_files import Shard
 from jevons.engine.scenario.source import read_source
-from jevons.errors import Interrupted, JevonsError
+from jevons.errors import JevonsError
 
 app = typer.Typer()
 
@@ -139,13 +138,3 @@ def step_progress(bar: Progress, waiting: str | None = None) -> ProgressCallback
         bar.update(task, completed=done, total=total, description="simulating")
 
     return moved
-
-
-@contextlib.contextmanager
-def interrupted_before(target: Path) -> Iterator[None]:
-    """A signal in this block says that ``target`` was not written."""
-    try:
-        yield
-    except Interrupted as exc:
-        exc.add_note(f"{target} not written (an earlier file there is left as it was)")
-        raise

@@ -9,6 +9,7 @@ import typer
 
 from jevons.api import sweep_source
 from jevons.cli.console import out, progress_bar, user_errors
+from jevons.cli.interrupts import interrupted_before
 from jevons.cli.options import (
     BackendOption,
     QuietOption,
@@ -77,7 +78,7 @@ def sweep(
         )  # fmt: skip
         reused = []
         try:
-            with progress_bar(quiet, "points") as bar:
+            with interrupted_before(target), progress_bar(quiet, "points") as bar:
                 task = bar.add_task("sweeping", total=None)
 
                 def on_point(done: int, total: int, was_reused: bool) -> None:
@@ -92,7 +93,6 @@ def sweep(
         except Interrupted as exc:
             folder = checkpoint_folder(target)
             kept = len(list(folder.glob("point-*.nc"))) if folder.is_dir() else 0
-            exc.add_note(f"{target} not written (an earlier file there is left as it was)")
             if kept:
                 points = f"{kept} finished point" + ("s" if kept > 1 else "")
                 exc.add_note(f"{points} kept in {folder}: continue with --resume")
