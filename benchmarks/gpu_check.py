@@ -346,13 +346,16 @@ def disagreement(reference, candidate) -> dict:
 
 def check_scenario(path: Path, toy: bool, n: int) -> dict:
     from jevons.engine.execution.run import run_scenario
+    from jevons.engine.execution.settings import RunSettings
 
     scenario = load_for_check(path, toy)
     started = time.perf_counter()
-    reference = run_scenario(scenario, trajectories=n, backend="numpy", summary="exact")
+    reference = run_scenario(
+        scenario, RunSettings(trajectories=n, backend="numpy", summary="exact")
+    )
     numpy_s = time.perf_counter() - started
     started = time.perf_counter()
-    candidate = run_scenario(scenario, trajectories=n, backend="cuda", summary="exact")
+    candidate = run_scenario(scenario, RunSettings(trajectories=n, backend="cuda", summary="exact"))
     cuda_s = time.perf_counter() - started
     found = disagreement(reference, candidate)
     ok = (
@@ -375,13 +378,14 @@ def check_scenario(path: Path, toy: bool, n: int) -> dict:
 
 def cuda_vs_numpy(toy: bool) -> dict:
     from jevons.engine.execution.run import run_scenario
+    from jevons.engine.execution.settings import RunSettings
 
     n = TOY["compare_trajectories"] if toy else FULL["compare_trajectories"]
     result: dict = {"tolerance_relative": TOLERANCE, "trajectories": n, "scenarios": {}}
     if not toy:  # compile once, so that no scenario's time carries it
         started = time.perf_counter()
-        run_scenario(load_for_check(SCENARIOS / "seed-table.toml", False), trajectories=1000,
-                     backend="cuda", summary="exact")  # fmt: skip
+        seed_table = load_for_check(SCENARIOS / "seed-table.toml", False)
+        run_scenario(seed_table, RunSettings(trajectories=1000, backend="cuda", summary="exact"))
         result["compile_s"] = round(time.perf_counter() - started, 3)
         say(f"cuda_vs_numpy: compiled in {result['compile_s']:.1f} s")
     for path in sorted(SCENARIOS.glob("*.toml")):
@@ -510,13 +514,14 @@ def throughput_ratios(rows: list[dict]) -> list[dict]:
 
 def sketch_run(toy: bool) -> dict:
     from jevons.engine.execution.run import run_scenario
+    from jevons.engine.execution.settings import RunSettings
 
     sizes = TOY if toy else FULL
     steps, n = sizes["sketch"]
     path = SCENARIOS / f"{sizes['sketch_scenario']}.toml"
     scenario = load_for_check(path, True, steps) if toy else load_for_check(path, False)
     started = time.perf_counter()
-    ds = run_scenario(scenario, trajectories=n, backend="cuda", summary="sketch")
+    ds = run_scenario(scenario, RunSettings(trajectories=n, backend="cuda", summary="sketch"))
     wall = time.perf_counter() - started
     total = ds["total_tokens"]
     headline = {f"P{round(100 * float(q)):g}": float(total.sel(quantile=q))

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.throughput import cpu_name  # noqa: E402
 from jevons import __version__  # noqa: E402
 from jevons.engine.execution.run import run_scenario  # noqa: E402
+from jevons.engine.execution.settings import RunSettings  # noqa: E402
 from jevons.engine.scenario.loading import scenario_from_dict  # noqa: E402
 
 DESIGNS = ("mc", "lhs", "sobol")
@@ -48,7 +49,9 @@ def p95_estimates(
     scenario = scenario_from_dict(table)
     estimates: dict[str, list[float]] = {}
     for seed in range(seeds):
-        ds = run_scenario(scenario, trajectories=n, seed=seed, backend=backend, summary="exact")
+        ds = run_scenario(
+            scenario, RunSettings(trajectories=n, seed=seed, backend=backend, summary="exact")
+        )
         p95 = ds["total_cost"].sel(quantile=0.95)
         for hardware in p95["hardware"].values:
             estimates.setdefault(str(hardware), []).append(float(p95.sel(hardware=hardware)))
@@ -72,7 +75,7 @@ def main() -> None:
         table["horizon"] = {**table["horizon"], "steps": args.steps}
     steps = scenario_from_dict(table).horizon.steps
     # compile once, off the clock
-    run_scenario(scenario_from_dict(table), trajectories=16, backend=args.backend)
+    run_scenario(scenario_from_dict(table), RunSettings(trajectories=16, backend=args.backend))
     rows: dict[str, dict[str, dict]] = {}
     print(f"{'hardware':>12} {'design':>7} {'mean P95 [USD]':>15} {'half-width [USD]':>17}"
           f" {'relative':>9} {'var. ratio':>10}")  # fmt: skip

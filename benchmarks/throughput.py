@@ -39,6 +39,7 @@ from jevons import __version__  # noqa: E402
 from jevons.engine.execution.backends import BACKENDS  # noqa: E402
 from jevons.engine.execution.provenance import finish_dataset  # noqa: E402
 from jevons.engine.execution.run import run_scenario  # noqa: E402
+from jevons.engine.execution.settings import RunSettings  # noqa: E402
 from jevons.engine.preparation.input_draws import draw_inputs  # noqa: E402
 from jevons.engine.preparation.plan import build_plan  # noqa: E402
 from jevons.engine.scenario.loading import scenario_from_dict  # noqa: E402
@@ -137,7 +138,7 @@ def time_backend(backend: str, scenario, n: int) -> float:
     if backend == "cupy-array":
         run_reference_on_arrays(scenario, n, cupy_or_none().asarray)
     else:
-        run_scenario(scenario, trajectories=n, backend=backend)
+        run_scenario(scenario, RunSettings(trajectories=n, backend=backend))
     return time.perf_counter() - start
 
 

@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from jevons.cli.main import app
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.scenario.loading import load_scenario, parse_scenario_text
 from tests.conftest import SCENARIOS
 
@@ -27,7 +28,7 @@ def test_the_promised_scenarios_ship():
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_shipped_scenario_runs(path):
     scenario = load_scenario(path)
-    ds = run_scenario(scenario, trajectories=300, scenario_text=path.read_text())
+    ds = run_scenario(scenario, RunSettings(trajectories=300), scenario_text=path.read_text())
     for name in ("users", "requests", "llm_calls", "output_tokens", "peak_gpus", "cost_per_mtok"):
         values = ds[name].values
         assert np.isfinite(values).all(), name

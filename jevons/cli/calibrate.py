@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from jevons.cli.console import err, out, print_table, user_errors
+from jevons.cli.console import err, out, print_table, stderr_is_terminal, user_errors
 from jevons.errors import JevonsError
 
 app = typer.Typer()
@@ -129,7 +129,8 @@ def calibrate(
         bounded = {c for c in DEFAULT_CAPACITY_BLOCKS if c is not None}
         if capacity is not None:
             bounded.add(capacity)
-        status = err.status(f"reading {trace}") if err.is_terminal else contextlib.nullcontext()
+        reading = f"reading {trace}"
+        status = err.status(reading) if stderr_is_terminal() else contextlib.nullcontext()
         try:
             with status as shown:
 

@@ -12,8 +12,9 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from jevons.errors import JevonsError, JevonsWarning
+from jevons.errors import InternalError, JevonsError, JevonsWarning
 
 
 class _Stdout(Console):
@@ -45,13 +46,38 @@ def stdout_failed(exc: OSError) -> NoReturn:
 out = _Stdout()
 err = Console(stderr=True)
 
+# Exit codes (README, "Exit codes"): 0 done; 1 an internal error (a bug to report);
+# 2 bad input, nothing written; 128 + N stopped by signal N (jevons.cli.interrupts).
+INTERNAL_ERROR = 1
 USER_ERROR = 2
+
+
+def stderr_is_terminal() -> bool:
+    """Progress goes to a terminal only, never into a batch job's log."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError, OSError):  # closed or replaced by a non-file
+        return False
+
+
+def progress_bar(quiet: bool, unit: str = "steps") -> Progress:
+    """A bar on stderr, shown only on a terminal and never with --quiet."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=quiet or not stderr_is_terminal(),
+    )
 
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the project's own errors into a message and exit code 2, no traceback, and its
-    warnings into one line each."""
+    """Turn the project's own errors into a message and exit code 2 (1 for an internal
+    error), no traceback, and its warnings into one line each."""
     shown = warnings.showwarning
 
     def one_line(message, category, *args, **kwargs) -> None:
@@ -68,7 +94,8 @@ def user_errors() -> Iterator[None]:
     except JevonsError as exc:
         for line in str(exc).splitlines():
             err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=USER_ERROR) from None
+        code = INTERNAL_ERROR if isinstance(exc, InternalError) else USER_ERROR
+        raise typer.Exit(code=code) from None
 
 
 # Tables printed to a file or pipe keep every figure whole, whatever the terminal width.

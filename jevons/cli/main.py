@@ -1,36 +1,26 @@
-"""The ``jevons`` app: one module per command, composed here."""
+"""The ``jevons`` command: signal handling first, then the app (which loads the engine).
+
+``from jevons.cli.main import app`` gives the app, as before it moved to
+:mod:`jevons.cli.app`.
+"""
 
 from __future__ import annotations
 
-import typer
+from typing import Any
 
-from jevons.cli import (
-    calibrate,
-    describe,
-    export,
-    hardware,
-    merge,
-    report,
-    run,
-    schema,
-    sensitivity,
-    sweep,
-    validate,
-)
-
-app = typer.Typer(
-    name="jevons",
-    help="Monte Carlo forecasts of LLM token demand, GPU capacity and cost per token.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    add_completion=False,
-)
-for module in (
-    run, sweep, merge, validate, describe, report, export, schema, hardware, calibrate,
-    sensitivity,
-):  # fmt: skip
-    app.registered_commands.extend(module.app.registered_commands)
+from jevons.cli.interrupts import signals_stop_the_command
 
 
 def main() -> None:
-    app()
+    with signals_stop_the_command():  # in place while the engine loads: Ctrl-C is one line
+        from jevons.cli.app import app
+
+        app()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from jevons.cli.app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

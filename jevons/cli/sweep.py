@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from jevons.cli.console import out, user_errors
-from jevons.cli.run import (
+from jevons.api import sweep_source
+from jevons.cli.console import out, progress_bar, user_errors
+from jevons.cli.interrupts import interrupted_before
+from jevons.cli.options import (
     BackendOption,
     QuietOption,
     SeedOption,
     SummaryOption,
     TrajectoriesOption,
     output_target,
-    simulation_progress,
 )
-from jevons.engine.execution.distributed import dask_client
-from jevons.engine.execution.sweeps import (
-    RunSettings,
-    check_backend,
-    check_checkpoints,
-    checkpoint_folder,
-    run_sweep,
-    sweep_manifest,
-)
-from jevons.engine.scenario.loading import read_scenario_text
-from jevons.engine.scenario.sweep_grid import (
-    expand_grid,
-    merge_axes,
-    parse_set_option,
-    split_sweep_table,
-)
-from jevons.errors import ScenarioError
+from jevons.engine.execution.settings import RunSettings
+from jevons.engine.execution.sweeps import checkpoint_folder
+from jevons.engine.scenario.source import read_source
+from jevons.engine.scenario.sweep_grid import parse_set_option
+from jevons.errors import Interrupted
 
 app = typer.Typer()
 
@@ -81,39 +69,39 @@ def sweep(
     Keys that shape the result (horizon.*, simulation.quantiles, fleet.*) take one value.
     """
     with user_errors():
-        text = read_scenario_text(scenario)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(str(scenario), [("", f"not valid TOML: {exc}")]) from None
-        data, file_axes = split_sweep_table(data)
-        axes = merge_axes(file_axes, [parse_set_option(option) for option in set_ or []])
-        grid, points = expand_grid(data, axes, str(scenario))
+        source = read_source(scenario, sweep=True)
+        axes = [parse_set_option(option) for option in set_ or []]
         target = output_target(output, Path(f"{scenario.stem}.sweep.nc"), [scenario])
-        settings = RunSettings(trajectories, seed, backend, summary and summary.value)
-        manifest = sweep_manifest(data, axes, points, settings)
-        check_checkpoints(checkpoint_folder(target), resume, manifest)
-        check_backend(backend, local=scheduler is None)
-        with (
-            simulation_progress(quiet, "points") as bar,
-            dask_client(workers, scheduler, backend) as client,
-        ):
-            task = bar.add_task("sweeping", total=len(points))
-            reused = []
+        settings = RunSettings(
+            trajectories=trajectories, seed=seed, backend=backend,
+            summary=summary and summary.value,
+        )  # fmt: skip
+        reused = []
+        try:
+            with interrupted_before(target), progress_bar(quiet, "points") as bar:
+                task = bar.add_task("sweeping", total=None)
 
-            def on_point(done: int, total: int, was_reused: bool) -> None:
-                if was_reused:
-                    reused.append(done)
-                bar.update(task, completed=done)
+                def on_point(done: int, total: int, was_reused: bool) -> None:
+                    if was_reused:
+                        reused.append(done)
+                    bar.update(task, completed=done, total=total)
 
-            ds = run_sweep(
-                grid, points, text, settings, target, manifest=manifest, resume=resume,
-                client=client, on_point=on_point,
-            )  # fmt: skip
+                ds = sweep_source(
+                    source, axes, settings, output=target, resume=resume, workers=workers,
+                    scheduler=scheduler, on_point=on_point,
+                )  # fmt: skip
+        except Interrupted as exc:
+            folder = checkpoint_folder(target)
+            kept = len(list(folder.glob("point-*.nc"))) if folder.is_dir() else 0
+            if kept:
+                points = f"{kept} finished point" + ("s" if kept > 1 else "")
+                exc.add_note(f"{points} kept in {folder}: continue with --resume")
+            raise
     if not quiet:
-        dims = ", ".join(f"{axis.dim} ({len(axis.values)})" for axis in grid) or "none"
+        dims = [str(dim) for dim in ds.dims if "sweep_key" in ds[dim].attrs]
+        shape = ", ".join(f"{dim} ({ds.sizes[dim]})" for dim in dims) or "none"
         note = f"; {len(reused)} reused from an earlier run" if reused else ""
         out.print(
-            f"{len(points)} points{note}; sweep dims: {dims}; wrote {target}", highlight=False
+            f"{ds.attrs['sweep_points']} points{note}; sweep dims: {shape}; wrote {target}",
+            highlight=False,
         )
-        del ds

@@ -178,8 +178,8 @@ def test_count_and_seed_options_keep_the_scenario_keys_bounds(
     def never(*args, **kwargs):
         raise AssertionError("the simulation must not start")
 
-    monkeypatch.setattr("jevons.cli.run.run_scenario", never)
-    monkeypatch.setattr("jevons.cli.sweep.run_sweep", never)
+    monkeypatch.setattr("jevons.api.run_scenario", never)
+    monkeypatch.setattr("jevons.api.run_sweep", never)
     scenario = write(tmp_path, GOOD)
     out = earlier_output(tmp_path)
     result = runner.invoke(app, [command, str(scenario), option, value, "-o", str(out)])
@@ -192,11 +192,11 @@ def test_count_and_seed_options_keep_the_scenario_keys_bounds(
 def test_options_accept_what_the_scenario_key_accepts(tmp_path, monkeypatch):
     seen = {}
 
-    def record(scenario, **kwargs):
-        seen.update(kwargs)
+    def record(scenario, settings, **kwargs):
+        seen.update(trajectories=settings.trajectories, seed=settings.seed)
         raise SystemExit(0)
 
-    monkeypatch.setattr("jevons.cli.run.run_scenario", record)
+    monkeypatch.setattr("jevons.api.run_scenario", record)
     scenario = write(tmp_path, GOOD)
     top = TOP
     result = runner.invoke(app, ["run", str(scenario), "-n", str(top), "--seed", str(2**64 - 1)])

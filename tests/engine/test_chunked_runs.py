@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.execution.shards import merge_shards, run_shard
 from jevons.engine.output.shard_files import Shard
 from jevons.engine.scenario.loading import load_scenario
@@ -22,7 +23,9 @@ def fleet_scenario():
 
 @pytest.fixture(scope="module")
 def sketched(fleet_scenario):
-    return run_scenario(fleet_scenario, trajectories=N, backend="cpu", summary="sketch", chunk=N)
+    return run_scenario(
+        fleet_scenario, RunSettings(trajectories=N, backend="cpu", summary="sketch", chunk=N)
+    )
 
 
 def assert_same(a, b, rtol=1e-12):
@@ -34,7 +37,9 @@ def assert_same(a, b, rtol=1e-12):
 
 
 def test_sketch_is_within_its_bound_of_the_exact_percentiles(fleet_scenario, sketched):
-    exact = run_scenario(fleet_scenario, trajectories=N, backend="cpu", summary="exact")
+    exact = run_scenario(
+        fleet_scenario, RunSettings(trajectories=N, backend="cpu", summary="exact")
+    )
     bound = fleet_scenario.simulation.relative_accuracy
     assert sketched.attrs["summary"] == "sketch" and exact.attrs["summary"] == "exact"
     for name in exact.data_vars:
@@ -58,15 +63,19 @@ def test_chunk_size_does_not_change_the_result(fleet_scenario, sketched, chunk):
     whole = (
         sketched
         if n == N
-        else run_scenario(fleet_scenario, trajectories=n, backend="cpu", summary="sketch", chunk=n)
+        else run_scenario(
+            fleet_scenario, RunSettings(trajectories=n, backend="cpu", summary="sketch", chunk=n)
+        )
     )
-    chunked = run_scenario(fleet_scenario, trajectories=n, backend="cpu", summary="sketch",
-                           chunk=chunk)  # fmt: skip
+    settings = RunSettings(trajectories=n, backend="cpu", summary="sketch", chunk=chunk)
+    chunked = run_scenario(fleet_scenario, settings)
     assert_same(whole, chunked)
 
 
 def test_numpy_and_cpu_sketches_agree(fleet_scenario, sketched):
-    ref = run_scenario(fleet_scenario, trajectories=N, backend="numpy", summary="sketch", chunk=N)
+    ref = run_scenario(
+        fleet_scenario, RunSettings(trajectories=N, backend="numpy", summary="sketch", chunk=N)
+    )
     # The backends agree to float rounding per trajectory; a value that close to a
     # bucket edge could change bucket, so quantiles agree within the bound.
     assert_same(ref, sketched, rtol=fleet_scenario.simulation.relative_accuracy)
@@ -75,7 +84,12 @@ def test_numpy_and_cpu_sketches_agree(fleet_scenario, sketched):
 def test_shards_merge_into_the_single_run(fleet_scenario, sketched):
     text = (SCENARIOS / "enterprise-rag.toml").read_text()
     parts = [
-        run_shard(fleet_scenario, text, Shard(i, 3), trajectories=N, backend="cpu")
+        run_shard(
+            fleet_scenario,
+            Shard(i, 3),
+            RunSettings(trajectories=N, backend="cpu"),
+            scenario_text=text,
+        )
         for i in (2, 0, 1)
     ]
     assert [p.attrs["trajectory_start"] for p in parts] == [800, 0, 400]
@@ -86,12 +100,19 @@ def test_shards_merge_into_the_single_run(fleet_scenario, sketched):
 
 def test_merge_refuses_incomplete_or_foreign_shards(fleet_scenario):
     text = (SCENARIOS / "enterprise-rag.toml").read_text()
-    first = run_shard(fleet_scenario, text, Shard(0, 2), trajectories=50, backend="cpu")
+    first = run_shard(
+        fleet_scenario, Shard(0, 2), RunSettings(trajectories=50, backend="cpu"), scenario_text=text
+    )
     with pytest.raises(JevonsError, match="missing: 2 of 2"):
         merge_shards([first], ["a"])
     with pytest.raises(JevonsError, match="both shard 1"):
         merge_shards([first, first], ["a", "b"])
-    other = run_shard(fleet_scenario, text, Shard(1, 2), trajectories=50, seed=9, backend="cpu")
+    other = run_shard(
+        fleet_scenario,
+        Shard(1, 2),
+        RunSettings(trajectories=50, seed=9, backend="cpu"),
+        scenario_text=text,
+    )
     with pytest.raises(JevonsError, match="seed"):
         merge_shards([first, other], ["a", "b"])
 
@@ -110,7 +131,12 @@ def test_shard_ranges_cover_every_trajectory_once():
 
 def test_exact_summaries_refuse_shards(fleet_scenario):
     with pytest.raises(JevonsError, match="exact percentiles need every trajectory"):
-        run_shard(fleet_scenario, "", Shard(0, 2), trajectories=10, summary="exact")
+        run_shard(
+            fleet_scenario,
+            Shard(0, 2),
+            RunSettings(trajectories=10, summary="exact"),
+            scenario_text="",
+        )
 
 
 def test_adding_row_slices_equals_adding_all_rows():
@@ -144,7 +170,7 @@ def test_a_gpu_out_of_memory_halves_the_chunk_and_counts_nothing_twice(
 
     fake_gpu = backends.Backend("cuda", "test", lambda: True, lambda: simulate, cpu.reducer)
     monkeypatch.setattr(run, "get_backend", lambda name: fake_gpu)
-    ds = run.run_scenario(fleet_scenario, trajectories=N, summary="sketch", chunk=N)
+    ds = run.run_scenario(fleet_scenario, RunSettings(trajectories=N, summary="sketch", chunk=N))
     assert sizes[:3] == [N, N // 2, N // 4] and max(sizes[3:]) <= 300
     assert sum(s for s in sizes if s <= 300) == N
     assert_same(ds, sketched)

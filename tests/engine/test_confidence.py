@@ -5,6 +5,7 @@ import pytest
 from scipy.stats import binom
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.engine.summaries.confidence import order_statistic_ranks, quantile_bounds
 from tests.conftest import simulate_per_trajectory
@@ -67,10 +68,7 @@ def test_run_bounds_are_the_order_statistics_of_the_kept_totals(uncertain_dict):
     n = 200
     ds = run_scenario(
         scenario_from_dict(uncertain_dict),
-        trajectories=n,
-        keep_trajectories=True,
-        backend="numpy",
-        summary="exact",
+        RunSettings(trajectories=n, keep_trajectories=True, backend="numpy", summary="exact"),
     )
     q = ds["quantile"].values
     low, high = order_statistic_ranks(n, q)
@@ -91,7 +89,7 @@ def test_per_step_peak_gpu_bounds_are_order_statistics(uncertain_dict, backend):
     scenario = scenario_from_dict(uncertain_dict)
     n = backend.size(200, 40)
     _, steps, _ = simulate_per_trajectory(scenario, backend.simulate, n)
-    ds = run_scenario(scenario, trajectories=n, backend=backend.name, summary="exact")
+    ds = run_scenario(scenario, RunSettings(trajectories=n, backend=backend.name, summary="exact"))
     ordered = np.sort(steps["peak_gpus"], axis=-1)  # (steps, hardware, trajectories)
     low, high = order_statistic_ranks(n, ds["quantile"].values)
     assert ds.peak_gpus_ci_high.dims == ds.peak_gpus.dims
@@ -108,8 +106,12 @@ def test_sketched_bounds_hold_the_order_statistics_within_the_sketch_accuracy(un
     n = 500
     uncertain_dict["simulation"]["relative_accuracy"] = 0.01
     scenario = scenario_from_dict(uncertain_dict)
-    kept = run_scenario(scenario, trajectories=n, keep_trajectories=True, backend="numpy")
-    sketched = run_scenario(scenario, trajectories=n, backend="numpy", summary="sketch", chunk=97)
+    kept = run_scenario(
+        scenario, RunSettings(trajectories=n, keep_trajectories=True, backend="numpy")
+    )
+    sketched = run_scenario(
+        scenario, RunSettings(trajectories=n, backend="numpy", summary="sketch", chunk=97)
+    )
     a = 1 / 129  # the bound a 1% request achieves: 1 / (2**(m + 1) + 1) with m = 6
     low, high = order_statistic_ranks(n, sketched["quantile"].values)
     for name in ("total_cost", "max_peak_gpus", "horizon_cost_per_mtok"):
@@ -126,8 +128,10 @@ def test_sketched_bounds_hold_the_order_statistics_within_the_sketch_accuracy(un
 
 def test_sketched_per_step_bounds_enclose_the_exact_ones(uncertain_dict):
     scenario = scenario_from_dict(uncertain_dict)
-    exact = run_scenario(scenario, trajectories=300, backend="numpy", summary="exact")
-    sketched = run_scenario(scenario, trajectories=300, backend="numpy", summary="sketch")
+    exact = run_scenario(scenario, RunSettings(trajectories=300, backend="numpy", summary="exact"))
+    sketched = run_scenario(
+        scenario, RunSettings(trajectories=300, backend="numpy", summary="sketch")
+    )
     assert sketched.peak_gpus_ci_low.dims == exact.peak_gpus_ci_low.dims
     assert np.all(sketched.peak_gpus_ci_low <= exact.peak_gpus_ci_low)
     assert np.all(sketched.peak_gpus_ci_high >= exact.peak_gpus_ci_high)

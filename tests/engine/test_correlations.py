@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from jevons.cli.main import app
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.preparation.input_draws import draw_inputs
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.errors import ScenarioError
@@ -165,8 +166,12 @@ def test_a_singular_matrix_of_three_inputs_still_draws(hand_dict):
 
 def test_backends_agree_on_a_correlated_run(hand_dict):
     scenario = scenario_from_dict(uncertain(hand_dict, {f"{GROWTH}|{SHARE}": 0.8}))
-    numpy = run_scenario(scenario, trajectories=40, backend="numpy", keep_trajectories=True)
-    cpu = run_scenario(scenario, trajectories=40, backend="cpu", keep_trajectories=True)
+    numpy = run_scenario(
+        scenario, RunSettings(trajectories=40, backend="numpy", keep_trajectories=True)
+    )
+    cpu = run_scenario(
+        scenario, RunSettings(trajectories=40, backend="cpu", keep_trajectories=True)
+    )
     assert_datasets_equal(numpy, cpu, rtol=1e-9)
     drawn = draw_inputs(scenario, np.arange(40, dtype=np.uint64), seed_key(7))
     np.testing.assert_array_equal(cpu.drawn_reasoning_share.values, drawn[SHARE])
@@ -174,8 +179,12 @@ def test_backends_agree_on_a_correlated_run(hand_dict):
 
 def test_a_sketched_correlated_run_does_not_depend_on_the_chunk(hand_dict):
     scenario = scenario_from_dict(uncertain(hand_dict, {f"{GROWTH}|{SHARE}": -0.5}))
-    a = run_scenario(scenario, trajectories=60, backend="cpu", summary="sketch", chunk=60)
-    b = run_scenario(scenario, trajectories=60, backend="cpu", summary="sketch", chunk=7)
+    a = run_scenario(
+        scenario, RunSettings(trajectories=60, backend="cpu", summary="sketch", chunk=60)
+    )
+    b = run_scenario(
+        scenario, RunSettings(trajectories=60, backend="cpu", summary="sketch", chunk=7)
+    )
     assert_datasets_equal(a, b, rtol=1e-12)  # means summed in another order
 
 

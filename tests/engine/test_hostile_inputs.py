@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from jevons.cli.main import app
 from jevons.engine.execution import memory
 from jevons.engine.execution.run import NonFiniteResultError, check_finite, run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.engine.summaries.sketch import SketchSpec
@@ -157,12 +158,14 @@ def test_a_hostile_value_is_refused_by_key_or_runs_to_finite_positive_results(pa
         named = [p for p, msg in exc.problems if (p and key.startswith(p)) or key in f"{p}: {msg}"]
         assert named, (key, exc.problems)
         return
-    ds = run_scenario(scenario, trajectories=3, backend="numpy", summary="exact")
+    ds = run_scenario(scenario, RunSettings(trajectories=3, backend="numpy", summary="exact"))
     _outputs_are_finite_and_positive(ds)
 
 
 def test_the_base_scenario_runs():
-    ds = run_scenario(scenario_from_dict(copy.deepcopy(BASE)), trajectories=3, backend="numpy")
+    ds = run_scenario(
+        scenario_from_dict(copy.deepcopy(BASE)), RunSettings(trajectories=3, backend="numpy")
+    )
     _outputs_are_finite_and_positive(ds)
     assert (ds.requests_mean.values > 0).all()
 
@@ -200,7 +203,7 @@ def test_the_top_of_each_range_runs_and_beyond_it_is_refused(path, top):
     if path == ("reasoning", "thinking_tokens"):
         del data["reasoning"]["budget"]
     _set(data, path, top)
-    ds = run_scenario(scenario_from_dict(data), trajectories=3, backend="numpy")
+    ds = run_scenario(scenario_from_dict(data), RunSettings(trajectories=3, backend="numpy"))
     _outputs_are_finite_and_positive(ds)
 
     beyond = int(top * 10) if isinstance(top, int) else top * 10
@@ -231,7 +234,7 @@ def test_every_input_at_its_extremes_at_once_stays_finite_and_positive():
     )
     data["supply"]["target_utilization"] = 0.01
     data["supply"]["energy_price_per_kwh"] = 1e3
-    ds = run_scenario(scenario_from_dict(data), trajectories=3, backend="numpy")
+    ds = run_scenario(scenario_from_dict(data), RunSettings(trajectories=3, backend="numpy"))
     _outputs_are_finite_and_positive(ds)
 
 
@@ -271,7 +274,7 @@ def test_users_growing_past_the_range_without_a_cap_are_refused(hand_dict):
 
 
 def test_non_finite_outputs_are_an_internal_error(hand_scenario):
-    ds = run_scenario(hand_scenario, trajectories=3, backend="numpy")
+    ds = run_scenario(hand_scenario, RunSettings(trajectories=3, backend="numpy"))
     check_finite(ds)  # a good run passes
     ds["cost_per_mtok"][...] = np.nan  # NaN by design without output tokens: not checked
     check_finite(ds)

@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from jevons.cli.main import app
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.kernels import reference
 from jevons.kernels.layout import DEMAND, SUPPLY
@@ -118,7 +119,9 @@ def test_loss_probability_counts_losing_trajectories(hand_dict):
     flat(hand_dict)
     hand_dict["simulation"] = {"trajectories": 400, "seed": 3, "quantiles": [0.5]}
     hand_dict["monetization"] = {"price_per_mtok": {"dist": "uniform", "low": 10, "high": 40}}
-    ds = run_scenario(scenario_from_dict(hand_dict), backend="numpy", keep_trajectories=True)
+    ds = run_scenario(
+        scenario_from_dict(hand_dict), RunSettings(backend="numpy", keep_trajectories=True)
+    )
     revenue = ds.trajectory_total_revenue.sel(hardware="test-gpu").values
     cost = ds.trajectory_total_cost.sel(hardware="test-gpu").values
     losing = np.mean(revenue - cost < 0)
@@ -139,8 +142,8 @@ def test_sketched_margins_of_either_sign_are_within_the_bound(hand_dict):
     hand_dict["monetization"] = {"price_per_mtok": {"dist": "uniform", "low": 5, "high": 60}}
     hand_dict["simulation"]["quantiles"] = [0.05, 0.25, 0.5, 0.75, 0.95]
     scenario = scenario_from_dict(hand_dict)
-    kept = run_scenario(scenario, backend="numpy", keep_trajectories=True)
-    sketched = run_scenario(scenario, backend="numpy", summary="sketch", chunk=37)
+    kept = run_scenario(scenario, RunSettings(backend="numpy", keep_trajectories=True))
+    sketched = run_scenario(scenario, RunSettings(backend="numpy", summary="sketch", chunk=37))
     margin = kept.trajectory_total_gross_margin.sel(hardware="test-gpu").values
     assert (margin < 0).any() and (margin > 0).any()  # both signs: the case in question
     expected = np.quantile(margin, sketched["quantile"].values)

@@ -3,6 +3,7 @@
 import pytest
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.scenario.loading import scenario_from_dict
 
 # The physically right unit of each quantity, written out here (not read from the package).
@@ -86,7 +87,9 @@ def run(hand_dict, fleet):
     if fleet == "fixed":
         hand_dict["fleet"] = {"policy": "fixed", "sizes": [1, 4]}
     hand_dict["risk"] = {"thresholds": {"total_cost": [1e3, 1e4], "max_peak_gpus": 10}}
-    return run_scenario(scenario_from_dict(hand_dict), trajectories=40, keep_trajectories=True)
+    return run_scenario(
+        scenario_from_dict(hand_dict), RunSettings(trajectories=40, keep_trajectories=True)
+    )
 
 
 def base_name(name):

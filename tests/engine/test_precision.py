@@ -13,6 +13,7 @@ from jevons.engine.execution.precision import (
     run_to_precision,
 )
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.errors import JevonsError
 
@@ -70,11 +71,17 @@ def test_unknown_output_and_a_cap_below_the_start_are_refused(uncertain):
     with pytest.raises(JevonsError, match="--max-trajectories 100 is below the 200"):
         run_to_precision(
             scenario_from_dict(uncertain), PrecisionTarget(0.01, max_trajectories=100),
-            trajectories=200,
+            RunSettings(trajectories=200),
         )  # fmt: skip
     uncertain["simulation"]["quantiles"] = [0.5, 0.9]
     with pytest.raises(JevonsError, match=r"add 0\.95 to simulation\.quantiles"):
         run_to_precision(scenario_from_dict(uncertain), PrecisionTarget(0.01))
+    with pytest.raises(JevonsError, match="--keep-trajectories and --sensitivity"):
+        run_to_precision(
+            scenario_from_dict(uncertain),
+            PrecisionTarget(0.01),
+            RunSettings(keep_trajectories=True),
+        )
 
 
 @pytest.mark.parametrize("summary", ["sketch", "exact"])
@@ -84,10 +91,7 @@ def test_a_run_that_meets_its_target_is_the_plain_run_of_its_final_count(uncerta
     ds = run_to_precision(
         scenario,
         PrecisionTarget(0.05, "total_cost", max_trajectories=100_000),
-        trajectories=200,
-        backend="numpy",
-        summary=summary,
-        chunk=150,
+        RunSettings(trajectories=200, backend="numpy", summary=summary, chunk=150),
         on_round=lambda n, reached: rounds.append((n, reached)),
     )
     n = ds.attrs["trajectories"]
@@ -97,7 +101,7 @@ def test_a_run_that_meets_its_target_is_the_plain_run_of_its_final_count(uncerta
     p95 = ds.total_cost.sel(quantile=0.95)
     half = (ds.total_cost_ci_high - ds.total_cost_ci_low).sel(quantile=0.95) / 2
     assert float((half / p95).max()) == pytest.approx(ds.attrs["precision_achieved"])
-    plain = run_scenario(scenario, trajectories=n, backend="numpy", summary=summary)
+    plain = run_scenario(scenario, RunSettings(trajectories=n, backend="numpy", summary=summary))
     for name in plain.data_vars:
         # sums of chunks in another grouping: means agree to rounding, the rest exactly
         rtol = 1e-12 if name.endswith("_mean") else 0.0
@@ -108,8 +112,7 @@ def test_a_run_that_reaches_its_cap_says_so(uncertain):
     ds = run_to_precision(
         scenario_from_dict(uncertain),
         PrecisionTarget(0.001, "max_peak_gpus", max_trajectories=500),
-        trajectories=100,
-        backend="numpy",
+        RunSettings(trajectories=100, backend="numpy"),
     )
     assert ds.attrs["trajectories"] == 500 and ds.attrs["precision_met"] == 0
     assert ds.attrs["precision_achieved"] > 0.001 and ds.attrs["precision_of"] == "max_peak_gpus"

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.execution.shards import merge_shards, run_shard
 from jevons.engine.output.files import write_dataset
 from jevons.engine.output.shard_files import Shard, read_shard
@@ -105,7 +106,7 @@ def test_reserve_is_the_quantile_of_each_trajectorys_period_maximum(hand_dict, p
     _, steps, _ = simulate_per_trajectory(scenario, reference.simulate, N)
     starts, maxima = period_maxima(steps["peak_gpus"], step_days(hand_dict), period)
     expected = np.quantile(maxima, QUANTILES, axis=-1)  # (quantile, period, hardware)
-    ds = run_scenario(scenario, trajectories=N, summary="exact", backend="numpy")
+    ds = run_scenario(scenario, RunSettings(trajectories=N, summary="exact", backend="numpy"))
     np.testing.assert_array_equal(ds.period.values, starts)
     assert len(starts) == {"month": 6, "quarter": 2}[period]
     np.testing.assert_allclose(ds.reserve_gpus.values, np.moveaxis(expected, -1, 1), rtol=1e-12)
@@ -123,8 +124,8 @@ def test_reserve_is_the_quantile_of_each_trajectorys_period_maximum(hand_dict, p
 
 def test_sketched_reserve_within_the_sketch_bound_of_exact(hand_dict):
     scenario = uncertain(hand_dict)
-    exact = run_scenario(scenario, trajectories=N, summary="exact").reserve_gpus.values
-    sketched = run_scenario(scenario, trajectories=N, summary="sketch", chunk=17)
+    exact = run_scenario(scenario, RunSettings(trajectories=N, summary="exact")).reserve_gpus.values
+    sketched = run_scenario(scenario, RunSettings(trajectories=N, summary="sketch", chunk=17))
     bound = SketchSpec(scenario.simulation.relative_accuracy).guaranteed_accuracy
     approx = sketched.reserve_gpus.values
     assert np.all(np.abs(approx - exact) <= (bound + 1e-12) * exact)
@@ -132,12 +133,14 @@ def test_sketched_reserve_within_the_sketch_bound_of_exact(hand_dict):
 
 def test_chunks_and_shards_merge_to_the_single_run(hand_dict, tmp_path):
     scenario, text = uncertain(hand_dict, "quarter", text=True)
-    one = run_scenario(scenario, trajectories=N, summary="sketch")
-    chunked = run_scenario(scenario, trajectories=N, summary="sketch", chunk=13)
+    one = run_scenario(scenario, RunSettings(trajectories=N, summary="sketch"))
+    chunked = run_scenario(scenario, RunSettings(trajectories=N, summary="sketch", chunk=13))
     paths = []
     for i in (1, 0, 2):
         path = tmp_path / f"part-{i}.nc"
-        write_dataset(run_shard(scenario, text, Shard(i, 3), trajectories=N), path)
+        write_dataset(
+            run_shard(scenario, Shard(i, 3), RunSettings(trajectories=N), scenario_text=text), path
+        )
         paths.append(path)
     merged = merge_shards([read_shard(p) for p in paths], [str(p) for p in paths])
     for name in ("reserve_gpus", "reserve_gpus_mean"):
@@ -151,8 +154,10 @@ def test_backends_agree(hand_dict, backend):
     # weekly steps keep the CUDA simulator (a Python thread per GPU thread) quick
     scenario = uncertain(hand_dict, horizon={"start": "2027-01-20", "step": "7D", "steps": 14})
     n = backend.size(N, 4)
-    ds = run_scenario(scenario, trajectories=n, summary="exact", backend=backend.name)
-    numpy_run = run_scenario(scenario, trajectories=n, summary="exact", backend="numpy")
+    ds = run_scenario(scenario, RunSettings(trajectories=n, summary="exact", backend=backend.name))
+    numpy_run = run_scenario(
+        scenario, RunSettings(trajectories=n, summary="exact", backend="numpy")
+    )
     np.testing.assert_allclose(ds.reserve_gpus.values, numpy_run.reserve_gpus.values, rtol=1e-9)
 
 

@@ -8,6 +8,7 @@ import pytest
 
 import jevons.engine.execution.run as run_module
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.loading import scenario_from_dict
 
@@ -20,13 +21,15 @@ def test_scaled_costs_equal_reduced_costs(hand_dict, monkeypatch, summary):
     price, power = plan.fixed_cost_factors  # a fixed supply: the scaled path
     assert np.array_equal(power, plan.power_kw)
     assert np.allclose(price, plan.cost_per_gpu_hour + plan.power_kw * 0.1)
-    scaled = run_scenario(scenario, trajectories=300, backend="numpy", summary=summary)
+    scaled = run_scenario(scenario, RunSettings(trajectories=300, backend="numpy", summary=summary))
     monkeypatch.setattr(
         run_module,
         "build_plan",
         lambda s: dataclasses.replace(build_plan(s), fixed_cost_factors=None),
     )
-    reduced = run_scenario(scenario, trajectories=300, backend="numpy", summary=summary)
+    reduced = run_scenario(
+        scenario, RunSettings(trajectories=300, backend="numpy", summary=summary)
+    )
     for name in ("cost", "energy_kwh", "cost_mean", "energy_kwh_mean", "total_cost"):
         np.testing.assert_allclose(scaled[name].values, reduced[name].values, rtol=1e-9)
 

@@ -5,6 +5,7 @@ import pytest
 
 from jevons.engine.execution import run as run_module
 from jevons.engine.execution.run import run_scenario, summary_mode
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.scenario.loading import scenario_from_dict
 
 
@@ -22,7 +23,7 @@ def test_auto_switches_to_the_sketch_one_above_the_limit(hand_dict, monkeypatch,
     hand_dict["simulation"]["quantiles"] = [0.1, 0.5, 0.9]
     scenario = scenario_from_dict(hand_dict)
     assert scenario.simulation.summary == "auto"
-    ds = run_scenario(scenario, trajectories=n, keep_trajectories=True)
+    ds = run_scenario(scenario, RunSettings(trajectories=n, keep_trajectories=True))
     assert ds.attrs["summary"] == expected
     assert ds.attrs["trajectories"] == n
     assert ("relative_accuracy" in ds.attrs) == (expected == "sketch")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.execution.shards import merge_shards, run_shard
 from jevons.engine.output.files import write_dataset
 from jevons.engine.output.shard_files import Shard, read_shard
@@ -59,7 +60,7 @@ def worst_mean(values: np.ndarray, q: float) -> float:
 @pytest.fixture
 def kept(hand_dict):
     """Every trajectory's totals (no thresholds yet), to pick thresholds from."""
-    return run_scenario(uncertain(hand_dict), trajectories=N, keep_trajectories=True)
+    return run_scenario(uncertain(hand_dict), RunSettings(trajectories=N, keep_trajectories=True))
 
 
 def thresholds_from(kept):
@@ -81,7 +82,8 @@ def direct_count(values: np.ndarray, thresholds) -> np.ndarray:
 def test_exceedance_is_the_share_of_kept_trajectories_above(hand_dict, kept, summary):
     thresholds = thresholds_from(kept)
     ds = run_scenario(
-        uncertain(hand_dict, thresholds), trajectories=N, keep_trajectories=True, summary=summary
+        uncertain(hand_dict, thresholds),
+        RunSettings(trajectories=N, keep_trajectories=True, summary=summary),
     )
     cost = ds.trajectory_total_cost.values[0]
     np.testing.assert_array_equal(cost, kept.trajectory_total_cost.values[0])
@@ -103,7 +105,7 @@ def test_exceedance_is_the_share_of_kept_trajectories_above(hand_dict, kept, sum
 
 
 def test_one_variable_with_thresholds_gets_the_threshold_dim(hand_dict):
-    ds = run_scenario(uncertain(hand_dict, {"max_peak_gpus": [3, 1]}), trajectories=20)
+    ds = run_scenario(uncertain(hand_dict, {"max_peak_gpus": [3, 1]}), RunSettings(trajectories=20))
     assert ds.max_peak_gpus_exceedance_probability.dims == ("threshold", "hardware")
     np.testing.assert_array_equal(ds.threshold, [1.0, 3.0])
     assert "total_cost_exceedance_probability" not in ds
@@ -142,7 +144,7 @@ def test_cvar_skips_undefined_ratios():
 
 def test_sketched_cvar_within_the_sketch_bound(hand_dict, kept):
     scenario = uncertain(hand_dict)
-    sketched = run_scenario(scenario, trajectories=N, summary="sketch", chunk=17)
+    sketched = run_scenario(scenario, RunSettings(trajectories=N, summary="sketch", chunk=17))
     bound = SketchSpec(scenario.simulation.relative_accuracy).guaranteed_accuracy
     for name in CVAR_OF:
         exact, approx = kept[name].values, sketched[name].values
@@ -152,11 +154,11 @@ def test_sketched_cvar_within_the_sketch_bound(hand_dict, kept):
 def test_chunked_and_sharded_runs_count_the_same_exceedances(hand_dict, kept, tmp_path):
     thresholds = thresholds_from(kept)
     scenario, text = uncertain(hand_dict, thresholds, text=True)
-    one = run_scenario(scenario, trajectories=N, summary="exact")
-    chunked = run_scenario(scenario, trajectories=N, summary="sketch", chunk=13)
+    one = run_scenario(scenario, RunSettings(trajectories=N, summary="exact"))
+    chunked = run_scenario(scenario, RunSettings(trajectories=N, summary="sketch", chunk=13))
     paths = []
     for i in (2, 0, 1):  # written in any order
-        part = run_shard(scenario, text, Shard(i, 3), trajectories=N)
+        part = run_shard(scenario, Shard(i, 3), RunSettings(trajectories=N), scenario_text=text)
         path = tmp_path / f"part-{i}.nc"
         write_dataset(part, path)
         paths.append(path)
@@ -179,9 +181,9 @@ def test_shards_of_other_thresholds_do_not_merge(hand_dict, tmp_path):
     parts = [
         run_shard(
             scenario.model_copy(update={"risk": Risk(thresholds={"total_cost": [limit]})}),
-            text,  # --threshold: the thresholds are not in the scenario's text
             Shard(i, 2),
-            trajectories=20,
+            RunSettings(trajectories=20),
+            scenario_text=text,
         )
         for i, limit in ((0, 100.0), (1, 200.0))
     ]
@@ -191,8 +193,8 @@ def test_shards_of_other_thresholds_do_not_merge(hand_dict, tmp_path):
 
 def test_numpy_and_cpu_backends_agree(hand_dict, kept):
     scenario = uncertain(hand_dict, thresholds_from(kept))
-    numpy_run = run_scenario(scenario, trajectories=N, backend="numpy")
-    cpu_run = run_scenario(scenario, trajectories=N, backend="cpu")
+    numpy_run = run_scenario(scenario, RunSettings(trajectories=N, backend="numpy"))
+    cpu_run = run_scenario(scenario, RunSettings(trajectories=N, backend="cpu"))
     for name in ("total_cost_exceedance_probability", "max_peak_gpus_exceedance_probability"):
         np.testing.assert_array_equal(cpu_run[name].values, numpy_run[name].values, err_msg=name)
     for name in CVAR_OF:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.preparation.input_draws import draw_inputs
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.errors import ScenarioError
@@ -27,12 +28,12 @@ def assert_datasets_equal(a, b, rtol=0.0):
 
 
 def test_fixed_figures_equal_the_profile_without_a_table(hand_dict):
-    plain = run_scenario(scenario_from_dict(hand_dict), trajectories=20)
+    plain = run_scenario(scenario_from_dict(hand_dict), RunSettings(trajectories=20))
     hand_dict["supply"]["uncertainty"] = {
         "test-gpu": {"cost_per_gpu_hour": 2.0, "power_kw": 1.0, "throughput_factor": 1}
     }
     hand_dict["supply"]["price_decline_per_year"] = 0.0
-    tabled = run_scenario(scenario_from_dict(hand_dict), trajectories=20)
+    tabled = run_scenario(scenario_from_dict(hand_dict), RunSettings(trajectories=20))
     assert_datasets_equal(plain, tabled)
 
 
@@ -45,7 +46,7 @@ def test_a_two_point_price_gives_hand_quantiles(hand_dict):
     }
     hand_dict["simulation"]["quantiles"] = [0.05, 0.95]
     scenario = scenario_from_dict(hand_dict)
-    ds = run_scenario(scenario, trajectories=n).sel(hardware="test-gpu")
+    ds = run_scenario(scenario, RunSettings(trajectories=n)).sel(hardware="test-gpu")
     # the draws, by hand: the upper half of the unit interval draws the dearer price
     u = uniform_from_word(parameter_word(np.arange(n, dtype=np.uint64), PRICE_PATH, seed_key(7)))
     dear = (u >= 0.5).mean()
@@ -136,14 +137,18 @@ def test_hardware_draws_do_not_depend_on_the_chunk(hand_dict):
 
 def test_sketched_runs_do_not_depend_on_the_chunk(hand_dict):
     scenario = scenario_from_dict(uncertain_dict(hand_dict))
-    a = run_scenario(scenario, trajectories=60, backend="cpu", summary="sketch", chunk=60)
-    b = run_scenario(scenario, trajectories=60, backend="cpu", summary="sketch", chunk=7)
+    a = run_scenario(
+        scenario, RunSettings(trajectories=60, backend="cpu", summary="sketch", chunk=60)
+    )
+    b = run_scenario(
+        scenario, RunSettings(trajectories=60, backend="cpu", summary="sketch", chunk=7)
+    )
     assert_datasets_equal(a, b, rtol=1e-12)  # means summed in another order
 
 
 def test_the_draws_are_reported_with_the_hardware_dim(hand_dict):
     scenario = scenario_from_dict(uncertain_dict(hand_dict))
-    ds = run_scenario(scenario, trajectories=30, keep_trajectories=True)
+    ds = run_scenario(scenario, RunSettings(trajectories=30, keep_trajectories=True))
     drawn = draw_inputs(scenario, np.arange(30, dtype=np.uint64), seed_key(7))
     for field in ("cost_per_gpu_hour", "power_kw", "throughput_factor", "prefill_factor"):
         var = ds[f"drawn_supply_uncertainty_{field}"]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.preparation.input_draws import draw_inputs
 from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.loading import load_scenario
@@ -127,7 +128,7 @@ def test_benchmark_cupy_array_path_equals_numpy_backend(hand_dict):
     from benchmarks.throughput import run_reference_on_arrays
 
     scenario = calendar_cases(hand_dict)[1]
-    expected = run_scenario(scenario, trajectories=60, backend="numpy")
+    expected = run_scenario(scenario, RunSettings(trajectories=60, backend="numpy"))
     ds = run_reference_on_arrays(scenario, 60, np.asarray)
     assert set(ds.data_vars) == set(expected.data_vars)
     for name in expected.data_vars:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.engine.summaries.sketch import ZERO_THRESHOLD, RowSketches, SketchSpec
 from tests.conftest import requires_gpu
@@ -51,8 +52,10 @@ def _small_scenario(hand_dict):
 
 def test_cuda_backend_sketches_on_the_device(hand_dict):
     scenario = _small_scenario(hand_dict)
-    a = run_scenario(scenario, trajectories=24, backend="cpu", summary="sketch")
-    b = run_scenario(scenario, trajectories=24, backend="cuda", summary="sketch", chunk=10)
+    a = run_scenario(scenario, RunSettings(trajectories=24, backend="cpu", summary="sketch"))
+    b = run_scenario(
+        scenario, RunSettings(trajectories=24, backend="cuda", summary="sketch", chunk=10)
+    )
     bound = SketchSpec(scenario.simulation.relative_accuracy).guaranteed_accuracy
     for name in a.data_vars:
         # the two kernels agree to float rounding, so a value on a bucket edge may move
@@ -68,8 +71,8 @@ def test_cuda_sketch_at_scale_matches_cpu():
     from tests.conftest import SCENARIOS
 
     scenario = load_scenario(SCENARIOS / "agentic-coding.toml")
-    a = run_scenario(scenario, trajectories=300_000, backend="cpu", summary="sketch")
-    b = run_scenario(scenario, trajectories=300_000, backend="cuda", summary="sketch")
+    a = run_scenario(scenario, RunSettings(trajectories=300_000, backend="cpu", summary="sketch"))
+    b = run_scenario(scenario, RunSettings(trajectories=300_000, backend="cuda", summary="sketch"))
     bound = SketchSpec(scenario.simulation.relative_accuracy).guaranteed_accuracy
     for name in a.data_vars:
         np.testing.assert_allclose(b[name].values, a[name].values, rtol=2 * bound, equal_nan=True)

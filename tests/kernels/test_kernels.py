@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.preparation.input_draws import draw_inputs
 from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.loading import load_scenario, scenario_from_dict
@@ -116,8 +117,8 @@ def test_backends_give_the_same_percentiles(compiled_backend, path):
             "test_end_to_end_with_reductions_where_the_backend_runs covers it there"
         )
     scenario, n = load_scenario(path), 500
-    a = run_scenario(scenario, trajectories=n, backend="numpy")
-    b = run_scenario(scenario, trajectories=n, backend=compiled_backend.name)
+    a = run_scenario(scenario, RunSettings(trajectories=n, backend="numpy"))
+    b = run_scenario(scenario, RunSettings(trajectories=n, backend=compiled_backend.name))
     assert b.attrs["backend"] == compiled_backend.name
     for name in a.data_vars:
         np.testing.assert_allclose(
@@ -161,8 +162,8 @@ def test_kernel_with_surges_and_fleet(compiled_backend, hand_dict):
 def test_cuda_backend_matches_cpu_at_scale():
     """On a real GPU: the full CUDA path, at a size the simulator could not run."""
     scenario = load_scenario(SCENARIOS / "agentic-coding.toml")
-    a = run_scenario(scenario, trajectories=100_000, backend="cpu")
-    b = run_scenario(scenario, trajectories=100_000, backend="cuda")
+    a = run_scenario(scenario, RunSettings(trajectories=100_000, backend="cpu"))
+    b = run_scenario(scenario, RunSettings(trajectories=100_000, backend="cuda"))
     for name in a.data_vars:
         np.testing.assert_allclose(
             b[name].values, a[name].values, rtol=1e-9, equal_nan=True, err_msg=name
@@ -179,8 +180,8 @@ def test_end_to_end_with_reductions_where_the_backend_runs(compiled_backend, han
     hand_dict["simulation"]["quantiles"] = [0.1, 0.5, 0.9]
     hand_dict["fleet"] = {"policy": "fixed", "sizes": [1, 3]}
     scenario = scenario_from_dict(hand_dict)
-    a = run_scenario(scenario, trajectories=40, backend="numpy")
-    b = run_scenario(scenario, trajectories=40, backend=compiled_backend.name)
+    a = run_scenario(scenario, RunSettings(trajectories=40, backend="numpy"))
+    b = run_scenario(scenario, RunSettings(trajectories=40, backend=compiled_backend.name))
     assert b.attrs["backend"] == compiled_backend.name
     for name in a.data_vars:
         np.testing.assert_allclose(

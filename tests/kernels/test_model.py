@@ -5,6 +5,7 @@ import pytest
 from scipy import stats
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.preparation.input_draws import draw_inputs
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.kernels import layers
@@ -248,8 +249,8 @@ def test_same_seed_same_numbers_different_seed_different_numbers(hand_dict):
     hand_dict["variability"]["count_noise"] = True
     hand_dict["variability"]["step_noise"] = 0.1
     scenario = scenario_from_dict(hand_dict)
-    a, b = run_scenario(scenario, seed=1), run_scenario(scenario, seed=1)
-    c = run_scenario(scenario, seed=2)
+    a, b = run_scenario(scenario, RunSettings(seed=1)), run_scenario(scenario, RunSettings(seed=1))
+    c = run_scenario(scenario, RunSettings(seed=2))
     np.testing.assert_array_equal(a.requests.values, b.requests.values)
     assert not np.array_equal(a.requests_mean.values, c.requests_mean.values)
 

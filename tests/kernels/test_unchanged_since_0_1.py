@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.scenario.loading import scenario_from_dict
 from tests.conftest import SCENARIOS
 
@@ -65,7 +66,9 @@ def scenario(case: str):
 @pytest.mark.parametrize("case", sorted(RECORDED["cases"]))
 def test_daily_and_hourly_results_are_unchanged(case):
     recorded = RECORDED["cases"][case]
-    ds = run_scenario(scenario(case), trajectories=RECORDED["trajectories"], backend="numpy")
+    ds = run_scenario(
+        scenario(case), RunSettings(trajectories=RECORDED["trajectories"], backend="numpy")
+    )
     every = recorded["every"]
     for name, values in recorded.items():
         if name == "every":

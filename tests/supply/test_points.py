@@ -11,6 +11,7 @@ from importlib import resources
 import pytest
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.errors import ScenarioError
 from jevons.supply.points import BenchmarkPoint
@@ -151,7 +152,7 @@ def test_every_catalog_point_reproduces_its_own_cost_per_token(key, index):
     interactivity = entry.get("interactivity")
     if interactivity is None and not (entry.get("headline") or index == 0):
         pytest.skip("no interactivity")
-    ds = run_scenario(shape_scenario(key, entry, interactivity), backend="numpy")
+    ds = run_scenario(shape_scenario(key, entry, interactivity), RunSettings(backend="numpy"))
     cost = float(ds["cost"].sel(quantile=0.5, hardware=key).isel(time=0))
     counted = (
         ds["output_tokens"]
@@ -168,7 +169,7 @@ def test_seed_table_points_give_the_seed_figures():
     assert 1.41 / (90 * 3600) * 1e6 == pytest.approx(4.3519, abs=1e-4)
     ds = run_scenario(
         scenario_from_dict(tomllib.loads(open("scenarios/seed-table.toml").read())),
-        backend="numpy",
+        RunSettings(backend="numpy"),
     )
     cost = ds["cost"].sel(quantile=0.5).isel(time=0)
     tokens = (ds["input_tokens"] + ds["output_tokens"]).sel(quantile=0.5).isel(time=0)

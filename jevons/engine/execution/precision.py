@@ -31,9 +31,11 @@ from jevons.engine.execution.run import (
     simulate_summary,
     summary_mode,
 )
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.output.variables import CONFIDENCE_OF
 from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.schema import Scenario
+from jevons.engine.scenario.source import scenario_toml
 from jevons.errors import JevonsError
 
 PRECISION_QUANTILE = 0.95  # the percentile whose interval a target narrows
@@ -100,33 +102,39 @@ def next_trajectory_count(n: int, reached: float, target: float, cap: int, sobol
 def run_to_precision(
     scenario: Scenario,
     target: PrecisionTarget,
+    settings: RunSettings | None = None,
     *,
-    scenario_text: str = "",
-    trajectories: int | None = None,
-    seed: int | None = None,
-    backend: str = "auto",
-    summary: str | None = None,
-    chunk: int | None = None,
+    scenario_text: str | None = None,
     progress: ProgressCallback | None = None,
     on_round: RoundCallback | None = None,
 ) -> xr.Dataset:
-    """Simulate ``scenario`` with ``trajectories`` (default ``simulation.trajectories``),
-    then more, until ``target`` is met or its cap reached; the Dataset of the last
-    round, with ``precision_*`` attributes saying what was reached."""
+    """Simulate ``scenario`` with the trajectories ``settings`` give (default
+    ``simulation.trajectories``), then more, until ``target`` is met or its cap
+    reached; the Dataset of the last round, with ``precision_*`` attributes saying
+    what was reached."""
     started = time.perf_counter()
+    settings = settings or RunSettings()
+    if settings.keep_trajectories:
+        raise JevonsError(
+            "--precision grows a run; --keep-trajectories and --sensitivity need its final"
+            " size up front: run again with -n set to the count a --precision run reports"
+        )
+    if scenario_text is None:
+        scenario_text = scenario_toml(scenario)
+    scenario = settings.applied_to(scenario)
     if PRECISION_QUANTILE not in scenario.simulation.quantiles:
         raise JevonsError(
             "--precision narrows the P95's interval: add 0.95 to simulation.quantiles"
         )
     plan = build_plan(scenario)
-    n = scenario.simulation.trajectories if trajectories is None else trajectories
+    n, seed = settings.trajectories_for(scenario), settings.seed_for(scenario)
     if n > target.max_trajectories:
         raise JevonsError(
             f"--max-trajectories {target.max_trajectories:,} is below the {n:,} trajectories"
             " the run starts with"
         )
-    seed = scenario.simulation.seed if seed is None else seed
-    requested = summary or scenario.simulation.summary
+    requested = settings.summary_for(scenario)
+    backend, chunk = settings.backend, settings.chunk
     growing = None  # an open sketched Monte Carlo summary and its trajectory count
     while True:
         mode = summary_mode(requested, n, sharded=False)

@@ -34,7 +34,7 @@ def finish_dataset(
         "title": f"jevons forecast: {scenario.name}",
         "scenario_name": scenario.name,
         "scenario": scenario_text,
-        "seed": str(seed),
+        "seed": np.uint64(seed),  # seeds run to 2**64 - 1: NetCDF's uint64 holds them all
         "trajectories": n,
         "backend": backend,
         "summary": mode,

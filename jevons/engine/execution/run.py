@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 
@@ -17,18 +18,22 @@ from jevons.engine.execution.memory import (
     is_out_of_memory,
 )
 from jevons.engine.execution.provenance import finish_dataset
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.output.dataset import add_trajectories
 from jevons.engine.preparation.input_draws import draw_inputs
 from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.schema import Scenario
+from jevons.engine.scenario.source import scenario_toml
 from jevons.engine.summaries.exact import ExactSummary
 from jevons.engine.summaries.periods import PeriodMaxima, step_periods
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.engine.summaries.sketched import SketchSummary
 from jevons.engine.summaries.types import Summary
-from jevons.errors import JevonsError
+from jevons.errors import InternalError, JevonsError
 from jevons.kernels.contract import ModelPlan
 from jevons.kernels.philox import seed_key
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]  # (steps done, steps in all)
 
@@ -43,7 +48,7 @@ FINITE_STEP_OUTPUTS = ("requests", "output_tokens", "gpu_hours", "peak_gpus", "c
 FINITE_HORIZON_OUTPUTS = ("total_tokens", "total_gpu_hours", "total_cost", "max_peak_gpus")
 
 
-class NonFiniteResultError(JevonsError):
+class NonFiniteResultError(InternalError):
     """A run whose outputs came out nan or inf from valid, finite inputs: a bug to report."""
 
 
@@ -126,6 +131,8 @@ def simulate_summary(
         )
     # An exact summary reduces every trajectory at once: one chunk, whatever is asked.
     size = chunk_size(plan, n, chosen.name, mode) if mode == "exact" or not chunk else chunk
+    log.info("simulating trajectories %s..%s on the %s backend, chunks of %s", f"{start:,}",
+             f"{stop - 1:,}", chosen.name, f"{min(size, n):,}")  # fmt: skip
     step_period, period_starts = step_periods(
         plan.calendar.step_start, scenario.simulation.reserve_period
     )
@@ -165,6 +172,7 @@ def simulate_summary(
             retry = mode != "exact" and count > 1
             if chosen.name == "cuda" and retry and is_out_of_memory(exc):
                 size = max(1, count // 2)
+                log.info("out of GPU memory: chunks of %s trajectories from now on", f"{size:,}")
                 continue
             raise
         # each trajectory's per-period maxima are a horizon value like its totals
@@ -175,6 +183,7 @@ def simulate_summary(
             summary.merge(target)
         if first == start and count == n:
             kept = (inputs, totals)
+        log.debug("trajectories %s..%s done", f"{first:,}", f"{first + count - 1:,}")
         first += count
         chunks_done += 1
     if mode == "exact":
@@ -184,40 +193,42 @@ def simulate_summary(
 
 def run_scenario(
     scenario: Scenario,
+    settings: RunSettings | None = None,
     *,
-    scenario_text: str = "",
-    trajectories: int | None = None,
-    seed: int | None = None,
-    backend: str = "auto",
+    scenario_text: str | None = None,
     progress: ProgressCallback | None = None,
-    keep_trajectories: bool = False,
-    summary: str | None = None,
-    chunk: int | None = None,
 ) -> xr.Dataset:
     """Simulate ``scenario`` and return its percentile dataset.
 
-    ``trajectories`` and ``seed`` override the scenario's ``[simulation]`` values,
-    ``summary`` its ``simulation.summary`` (auto, exact or sketch).
-    ``keep_trajectories`` adds each trajectory's drawn inputs and horizon totals
-    (dim ``trajectory``), for sensitivity analysis. ``chunk`` fixes the
-    trajectories per chunk of a sketched run (the default is sized from memory).
+    ``settings`` overrides the scenario's ``[simulation]`` values and adds
+    thresholds (see :class:`RunSettings`); its ``keep_trajectories`` adds each
+    trajectory's drawn inputs and horizon totals (dim ``trajectory``), for
+    sensitivity analysis. ``scenario_text`` is the scenario's TOML, kept in the
+    provenance; without it, a TOML rendering of ``scenario`` is kept.
     """
     started = time.perf_counter()
+    settings = settings or RunSettings()
+    if scenario_text is None:
+        scenario_text = scenario_toml(scenario)
+    scenario = settings.applied_to(scenario)
     plan = build_plan(scenario)
-    n = scenario.simulation.trajectories if trajectories is None else trajectories
-    seed = scenario.simulation.seed if seed is None else seed
-    mode = summary_mode(summary or scenario.simulation.summary, n, sharded=False)
-    if keep_trajectories:
+    n, seed = settings.trajectories_for(scenario), settings.seed_for(scenario)
+    mode = summary_mode(settings.summary_for(scenario), n, sharded=False)
+    chunk = settings.chunk
+    if settings.keep_trajectories:
         check_memory(plan, n)
         chunk = n  # the per-trajectory values of one chunk are what is kept
+    log.info("%s: %s trajectories x %s steps, seed %s, %s summary", scenario.name,
+             f"{n:,}", plan.steps, seed, mode)  # fmt: skip
     result, kept, backend_name = simulate_summary(
-        scenario, plan, trajectory_range=(0, n), seed=seed, backend=backend, mode=mode,
+        scenario, plan, trajectory_range=(0, n), seed=seed, backend=settings.backend, mode=mode,
         progress=progress, chunk=chunk, total=n,
     )  # fmt: skip
     ds = finish_dataset(result, plan, scenario, scenario_text, seed, n, backend_name, mode)
     check_finite(ds)
-    if keep_trajectories and kept is not None:
+    if settings.keep_trajectories and kept is not None:
         inputs, totals = kept
         ds = add_trajectories(ds, np.arange(n, dtype=np.uint64), inputs, totals, plan.surge_names)
     ds.attrs["wall_time_s"] = round(time.perf_counter() - started, 3)
+    log.info("%s: simulated in %.2f s", scenario.name, ds.attrs["wall_time_s"])
     return ds

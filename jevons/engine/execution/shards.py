@@ -7,9 +7,11 @@ trajectories.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 
+import numpy as np
 import xarray as xr
 
 import jevons
@@ -20,6 +22,7 @@ from jevons.engine.execution.run import (
     simulate_summary,
     summary_mode,
 )
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.output.shard_files import (
     Shard,
     check_same_thresholds,
@@ -31,32 +34,50 @@ from jevons.engine.output.shard_files import (
 from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.loading import parse_scenario_text
 from jevons.engine.scenario.schema import Scenario
+from jevons.engine.scenario.source import scenario_toml
 from jevons.errors import JevonsError
+
+log = logging.getLogger(__name__)
 
 # Attributes every shard of one run must share.
 _SAME = ("scenario_digest", "seed", "trajectories", "shard_count", "relative_accuracy")
 
 
+def check_splittable(settings: RunSettings) -> None:
+    """Refuse settings that need every trajectory in one process."""
+    if settings.keep_trajectories:
+        raise JevonsError(
+            "keeping trajectories (--keep-trajectories) needs every trajectory in one"
+            " process: not with shards or Dask workers"
+        )
+
+
 def run_shard(
     scenario: Scenario,
-    scenario_text: str,
     shard: Shard,
+    settings: RunSettings | None = None,
     *,
-    trajectories: int | None = None,
-    seed: int | None = None,
-    backend: str = "auto",
-    summary: str | None = None,
+    scenario_text: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> xr.Dataset:
-    """Simulate one shard; the result holds its sketches, for :func:`merge_shards`."""
+    """Simulate one shard; the result holds its sketches, for :func:`merge_shards`.
+
+    ``scenario_text`` is kept as in :func:`run_scenario` (a rendering without it);
+    every shard of one run must be given the same.
+    """
     started = time.perf_counter()
-    n = scenario.simulation.trajectories if trajectories is None else trajectories
-    seed = scenario.simulation.seed if seed is None else seed
-    mode = summary_mode(summary or scenario.simulation.summary, n, sharded=True)
+    settings = settings or RunSettings()
+    check_splittable(settings)
+    if scenario_text is None:
+        scenario_text = scenario_toml(scenario)
+    scenario = settings.applied_to(scenario)
+    n, seed = settings.trajectories_for(scenario), settings.seed_for(scenario)
+    mode = summary_mode(settings.summary_for(scenario), n, sharded=True)
     start, stop = shard.trajectory_range(n)
+    log.info("%s: shard %d of %d, seed %s", scenario.name, shard.index + 1, shard.count, seed)
     result, _, backend_name = simulate_summary(
         scenario, build_plan(scenario), trajectory_range=(start, stop), seed=seed,
-        backend=backend, mode=mode, progress=progress, total=n,
+        backend=settings.backend, mode=mode, progress=progress, chunk=settings.chunk, total=n,
     )  # fmt: skip
     return to_dataset(
         result,
@@ -64,7 +85,7 @@ def run_shard(
             "title": f"jevons partial summary: {scenario.name}",
             "scenario": scenario_text,
             "scenario_digest": scenario_digest(scenario_text),
-            "seed": str(seed),
+            "seed": np.uint64(seed),
             "trajectories": n,
             "shard_index": shard.index,
             "shard_count": shard.count,
@@ -161,19 +182,22 @@ def merge_shards(partials: Sequence[xr.Dataset], sources: Sequence[str]) -> xr.D
 def run_on_cluster(
     client,
     scenario: Scenario,
-    scenario_text: str,
+    settings: RunSettings | None = None,
     *,
-    trajectories: int | None = None,
-    seed: int | None = None,
-    backend: str = "auto",
-    summary: str | None = None,
+    scenario_text: str | None = None,
 ) -> xr.Dataset:
     """One run split into a shard per Dask worker thread, merged as ``jevons merge`` does."""
     started = time.perf_counter()
+    settings = settings or RunSettings()
+    check_splittable(settings)
+    if scenario_text is None:
+        scenario_text = scenario_toml(scenario)
     parts = max(1, sum(client.nthreads().values()))
-    options = {"trajectories": trajectories, "seed": seed, "backend": backend, "summary": summary}
+    log.info("%s: %d shards on %s", scenario.name, parts, client)
     futures = [
-        client.submit(run_shard, scenario, scenario_text, Shard(i, parts), pure=False, **options)
+        client.submit(
+            run_shard, scenario, Shard(i, parts), settings, scenario_text=scenario_text, pure=False
+        )
         for i in range(parts)
     ]
     partials = client.gather(futures)

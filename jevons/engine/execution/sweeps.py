@@ -1,4 +1,5 @@
-"""Running a sweep: every point once, checkpointed, in one process or on Dask.
+"""Running a sweep: every point once, in one process or on Dask, in memory or
+checkpointed to a folder beside the result.
 
 Each finished point is written at once to its own file in the checkpoint
 folder (atomically, named by a digest of the point's scenario and run
@@ -7,10 +8,10 @@ flight: ``resume`` reads the finished ones back and runs only the rest, and
 the combined result equals an uninterrupted run's.
 
 The folder also holds ``manifest.json``: what its points were made from (the
-scenario, the sweep axes, trajectories, seed, summary mode, jevons version;
-not the backend, which does not change the numbers). ``resume`` compares it
-with the sweep asked for and refuses, naming each setting that changed, rather
-than quietly running every point again. Everything is checked (output, folder,
+scenario, the sweep axes, trajectories, seed, summary mode, thresholds, jevons
+version; not the backend or chunk size, which do not change the numbers).
+``resume`` compares it with the sweep asked for and refuses, naming each setting
+that changed, rather than quietly running every point again. Everything is checked (output, folder,
 manifest, backend) before the folder is made.
 """
 
@@ -18,11 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,43 +32,42 @@ import xarray as xr
 import jevons
 from jevons.engine.execution.backends import BACKENDS, get_backend
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.output.files import open_result, write_dataset
 from jevons.engine.scenario.sweep_grid import SweepAxis, SweepPoint, combine_points, point_digest
 from jevons.errors import JevonsError
 
+log = logging.getLogger(__name__)
+
 PointCallback = Callable[[int, int, bool], None]  # (points done, points in all, reused)
 
+# Settings that fall back to the scenario's [simulation] value when not given.
+SIMULATION_FIELDS = ("trajectories", "seed", "summary")
 
-@dataclass(frozen=True)
-class RunSettings:
-    trajectories: int | None
-    seed: int | None
-    backend: str
-    summary: str | None
 
-    def digest_fields(self) -> dict[str, Any]:
-        # The backend is left out: every backend gives the same numbers.
-        return {"trajectories": self.trajectories, "seed": self.seed, "summary": self.summary}
+def digest_fields(settings: RunSettings) -> dict[str, Any]:
+    """The settings that change a point's numbers; the backend and the chunk size are
+    left out: every backend and chunk size gives the same numbers."""
+    fields: dict[str, Any] = {name: getattr(settings, name) for name in SIMULATION_FIELDS}
+    if settings.keep_trajectories:
+        fields["keep_trajectories"] = True
+    if settings.thresholds:
+        fields["thresholds"] = {name: list(values) for name, values in settings.thresholds}
+    return fields
 
-    def effective_fields(self, point: SweepPoint) -> dict[str, Any]:
-        """The digest fields ``point`` runs with: an option's value, or else its scenario's."""
-        simulation = point.scenario.simulation
-        return {
-            name: getattr(simulation, name) if value is None else value
-            for name, value in self.digest_fields().items()
-        }
+
+def effective_fields(settings: RunSettings, point: SweepPoint) -> dict[str, Any]:
+    """The digest fields ``point`` runs with: a setting's value, or else its scenario's."""
+    simulation = point.scenario.simulation
+    return {
+        name: getattr(simulation, name) if value is None and name in SIMULATION_FIELDS else value
+        for name, value in digest_fields(settings).items()
+    }
 
 
 def run_point(point: SweepPoint, settings: RunSettings, scenario_text: str) -> xr.Dataset:
     """One point, as a Dask task or in this process."""
-    return run_scenario(
-        point.scenario,
-        scenario_text=scenario_text,
-        trajectories=settings.trajectories,
-        seed=settings.seed,
-        backend=settings.backend,
-        summary=settings.summary,
-    )
+    return run_scenario(point.scenario, settings, scenario_text=scenario_text)
 
 
 def checkpoint_folder(output: Path) -> Path:
@@ -77,7 +77,7 @@ def checkpoint_folder(output: Path) -> Path:
 def _point_path(folder: Path, point: SweepPoint, settings: RunSettings) -> Path:
     return (
         folder
-        / f"point-{point.index:05d}-{point_digest(point, settings.effective_fields(point))}.nc"
+        / f"point-{point.index:05d}-{point_digest(point, effective_fields(settings, point))}.nc"
     )
 
 
@@ -94,8 +94,12 @@ def sweep_manifest(
     """
     table = json.dumps(data, sort_keys=True, default=str)
     effective = {}
-    for name in settings.digest_fields():
-        values = list(dict.fromkeys(settings.effective_fields(p)[name] for p in points))
+    for name in digest_fields(settings):
+        values: list[Any] = []  # in order of first use; a table of thresholds is not hashable
+        for point in points:
+            value = effective_fields(settings, point)[name]
+            if value not in values:
+                values.append(value)
         effective[name] = values[0] if len(values) == 1 else values
     return {
         "scenario": hashlib.sha256(table.encode()).hexdigest()[:16],
@@ -197,18 +201,26 @@ def run_sweep(
     points: list[SweepPoint],
     scenario_text: str,
     settings: RunSettings,
-    output: Path,
+    output: Path | None = None,
     *,
-    manifest: dict[str, Any],
+    manifest: dict[str, Any] | None = None,
     resume: bool = False,
     client: Any | None = None,
     on_point: PointCallback | None = None,
 ) -> xr.Dataset:
-    """Run (or read back) every point, combine them, write ``output``; returns the result.
+    """Run (or read back) every point and combine them; returns the result.
 
-    ``manifest`` comes from :func:`sweep_manifest`. A sweep that fails before its
-    first point is kept leaves no folder behind.
+    With an ``output``, each finished point is checkpointed, the result is written
+    to ``output`` and the checkpoints removed; ``manifest`` comes from
+    :func:`sweep_manifest`, and a sweep that fails before its first point is kept
+    leaves no folder behind. Without one, the sweep runs in memory and writes nothing.
     """
+    if output is None:
+        check_backend(settings.backend, local=client is None)
+        return _run_points(axes, points, scenario_text, settings, None, resume=False,
+                           client=client, on_point=on_point)  # fmt: skip
+    if manifest is None:
+        raise ValueError("a sweep written to a file needs its manifest (sweep_manifest)")
     folder = checkpoint_folder(output)
     check_checkpoints(folder, resume, manifest)
     check_backend(settings.backend, local=client is None)
@@ -216,12 +228,15 @@ def run_sweep(
     folder.mkdir(exist_ok=True)
     try:
         _write_manifest(folder, manifest)
-        return _run_points(axes, points, scenario_text, settings, output, folder,
-                           resume=resume, client=client, on_point=on_point)  # fmt: skip
+        combined = _run_points(axes, points, scenario_text, settings, folder,
+                               resume=resume, client=client, on_point=on_point)  # fmt: skip
     except BaseException:
         if not existed and not _has_points(folder):
             shutil.rmtree(folder, ignore_errors=True)
         raise
+    write_dataset(combined, output)
+    shutil.rmtree(folder, ignore_errors=True)  # the result now holds every point
+    return combined
 
 
 def _run_points(
@@ -229,8 +244,7 @@ def _run_points(
     points: list[SweepPoint],
     scenario_text: str,
     settings: RunSettings,
-    output: Path,
-    folder: Path,
+    folder: Path | None,
     *,
     resume: bool,
     client: Any | None,
@@ -240,17 +254,21 @@ def _run_points(
     results: dict[int, xr.Dataset] = {}
     todo = []
     for point in points:
-        path = _point_path(folder, point, settings)
-        if resume and path.exists():
+        path = None if folder is None else _point_path(folder, point, settings)
+        if resume and path is not None and path.exists():
             results[point.index] = open_result(path)
             if on_point:
                 on_point(len(results), len(points), True)
         else:
             todo.append(point)
+    log.info("sweep: %d points, %d to run", len(points), len(todo))
 
     def finished(point: SweepPoint, ds: xr.Dataset) -> None:
-        write_dataset(ds, _point_path(folder, point, settings))
+        if folder is not None:
+            write_dataset(ds, _point_path(folder, point, settings))
         results[point.index] = ds
+        where = ", ".join(f"{key}={value!r}" for key, value in point.values.items())
+        log.info("sweep: %d of %d points done (%s)", len(results), len(points), where)
         if on_point:
             on_point(len(results), len(points), False)
 
@@ -276,6 +294,4 @@ def _run_points(
         jevons_version=jevons.__version__,
         wall_time_s=round(time.perf_counter() - started, 3),
     )
-    write_dataset(combined, output)
-    shutil.rmtree(folder, ignore_errors=True)  # the result now holds every point
     return combined

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -20,6 +21,8 @@ from pathlib import Path
 import xarray as xr
 
 from jevons.errors import JevonsError
+
+log = logging.getLogger(__name__)
 
 FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
 
@@ -81,7 +84,9 @@ def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
     to the same path.
     """
     path = check_writable(path)
-    return _write_atomically(ds, path, output_format(path))
+    _write_atomically(ds, path, output_format(path))
+    log.info("wrote %s", path)
+    return path
 
 
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
@@ -245,7 +250,7 @@ class _Terminated(BaseException):
 
 
 class _Signals:
-    """SIGTERM and SIGHUP received during one write."""
+    """SIGINT, SIGTERM and SIGHUP received during one write."""
 
     def __init__(self) -> None:
         self.received: int | None = None
@@ -273,21 +278,33 @@ class _Signals:
         self._act()
 
 
+def _ends_the_work(action: object) -> bool:
+    """A signal action that stops the program: the default (which ends the process or,
+    for SIGINT, raises KeyboardInterrupt), or a handler that says it does (the
+    command line's, which raises ``Interrupted``)."""
+    return (
+        action is signal.SIG_DFL
+        or action is signal.default_int_handler
+        or getattr(action, "ends_the_work", False) is True
+    )
+
+
 @contextlib.contextmanager
 def _termination_during_write() -> Iterator[_Signals]:
-    """SIGTERM and SIGHUP act as SIGINT does during a write: the cleanup runs, then they act.
+    """SIGINT, SIGTERM and SIGHUP stop a write cleanly: the cleanup runs, then they act.
 
-    Only signals left at their default action (ending the process), and only in the
-    main thread (where Python runs signal handlers), are taken over; after the
-    cleanup the signal is raised again with that action restored, so the process
-    ends as it would have, minus the temporary file.
+    Only signals whose action stops the program (:func:`_ends_the_work`), and only
+    in the main thread (where Python runs signal handlers), are taken over; a
+    handler that lets the program go on is left alone, as is an ignored signal.
+    After the cleanup the signal is raised again with its action restored, so the
+    program stops as it would have, minus the temporary file.
     """
     signals = _Signals()
     previous = {}
     if threading.current_thread() is threading.main_thread():
-        for name in ("SIGTERM", "SIGHUP"):
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
             signum = getattr(signal, name, None)
-            if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
+            if signum is not None and _ends_the_work(signal.getsignal(signum)):
                 previous[signum] = signal.signal(signum, signals.handler)
     try:
         yield signals

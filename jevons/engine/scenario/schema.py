@@ -21,7 +21,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -484,6 +486,25 @@ class Variability(_Section):
         description="Poisson noise on each step's request count; false only for zero-variance"
         " checks",
     )
+    # The weights as given: normalising is not idempotent to the last bit, so a dumped
+    # scenario carries these, and validates back to the same normalised weights.
+    _given_weights: dict[str, list[float]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_given_weights(cls, data: Any, handler) -> Variability:
+        variability = handler(data)
+        if isinstance(data, dict):
+            variability._given_weights = {
+                name: [float(v) for v in data[name]]
+                for name in ("hour_weights", "weekday_weights")
+                if isinstance(data.get(name), list)
+            }
+        return variability
+
+    @field_serializer("hour_weights", "weekday_weights")
+    def _as_given(self, weights: list[float], info) -> list[float]:
+        return self._given_weights.get(info.field_name, weights)
 
     @field_validator("surges")
     @classmethod
