@@ -19,6 +19,12 @@ import xarray as xr
 
 from jevons.analytics.sensitivity import add_sensitivity
 from jevons.engine.execution.distributed import dask_client
+from jevons.engine.execution.precision import (
+    DEFAULT_MAX_TRAJECTORIES,
+    PrecisionTarget,
+    RoundCallback,
+    run_to_precision,
+)
 from jevons.engine.execution.run import ProgressCallback, run_scenario
 from jevons.engine.execution.settings import RunSettings
 from jevons.engine.execution.shards import check_splittable, run_on_cluster
@@ -67,6 +73,9 @@ def run(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: ProgressCallback | None = None,
+    precision: float | None = None,
+    precision_of: str = "total_cost",
+    max_trajectories: int = DEFAULT_MAX_TRAJECTORIES,
 ) -> xr.Dataset:
     """Simulate a scenario and return its dataset of percentiles, with provenance.
 
@@ -79,15 +88,22 @@ def run(
     ``sensitivity`` keeps the trajectories and adds which input drives cost and
     capacity. ``workers`` (a local Dask cluster of that many workers) or ``scheduler``
     (an address) split the trajectories over Dask. ``progress(done, total)`` is
-    called as steps finish. Raises :class:`~jevons.errors.JevonsError` on bad input.
+    called as steps finish. ``precision`` (a relative half-width in (0, 1), 0.01 for
+    ±1%) adds trajectories until the 95% confidence interval of the P95 of
+    ``precision_of`` is that narrow, or ``max_trajectories`` are reached; the result's
+    ``precision_*`` attributes say what was reached. Raises
+    :class:`~jevons.errors.JevonsError` on bad input.
     """
+    target = None
+    if precision is not None:
+        target = PrecisionTarget(precision, precision_of, max_trajectories)
     settings = RunSettings(
         trajectories=trajectories, seed=seed, backend=backend, summary=summary, chunk=chunk,
         keep_trajectories=keep_trajectories, thresholds=thresholds or (),
     )  # fmt: skip
     return run_source(
         read_source(source), settings, sensitivity=sensitivity, workers=workers,
-        scheduler=scheduler, progress=progress,
+        scheduler=scheduler, progress=progress, precision=target,
     )  # fmt: skip
 
 
@@ -99,10 +115,22 @@ def run_source(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: ProgressCallback | None = None,
+    precision: PrecisionTarget | None = None,
+    on_round: RoundCallback | None = None,
 ) -> xr.Dataset:
     """:func:`run` with the scenario read and the settings made (the command line's call)."""
     scenario = source.to_run()
     on_dask = workers is not None or scheduler is not None
+    if precision is not None:
+        if on_dask or sensitivity:
+            raise JevonsError(
+                "--precision grows one run in this process: not with --workers, --scheduler"
+                " or --sensitivity (run those with -n set to the count it reports)"
+            )
+        return run_to_precision(
+            scenario, precision, settings, scenario_text=source.text, progress=progress,
+            on_round=on_round,
+        )  # fmt: skip
     if sensitivity:
         if on_dask:
             raise JevonsError("sensitivity needs every trajectory in one process (no Dask workers)")

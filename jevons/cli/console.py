@@ -24,6 +24,9 @@ class _Stdout(Console):
         try:
             super().print(*objects, **kwargs)
         except OSError as exc:
+            # What could not be written stays in rich's buffer; drop it, or the next
+            # command in this process (a library user's, a test's) would print it first.
+            del self._buffer[:]
             stdout_failed(exc)
 
 

@@ -9,7 +9,7 @@ import typer
 from rich.progress import Progress
 
 from jevons.api import run_shard, run_source
-from jevons.cli.console import out, progress_bar, user_errors
+from jevons.cli.console import err, out, progress_bar, user_errors
 from jevons.cli.interrupts import interrupted_before
 from jevons.cli.options import (
     BackendOption,
@@ -19,10 +19,12 @@ from jevons.cli.options import (
     ThresholdOption,
     TrajectoriesOption,
     output_target,
+    scenario_key_option,
     threshold_options,
 )
 from jevons.cli.sensitivity import print_sensitivity
 from jevons.cli.summary import print_summary
+from jevons.engine.execution.precision import DEFAULT_MAX_TRAJECTORIES, PrecisionTarget
 from jevons.engine.execution.run import ProgressCallback
 from jevons.engine.execution.settings import RunSettings
 from jevons.engine.output.files import write_dataset
@@ -81,6 +83,28 @@ def run(
         ),
     ] = False,
     threshold: ThresholdOption = None,
+    precision: Annotated[
+        float | None,
+        typer.Option(
+            help="Add trajectories until the 95% confidence interval of the P95 is within"
+            " ± this share of it (0.01: ±1%), for --precision-of; starts at -n.",
+        ),
+    ] = None,
+    precision_of: Annotated[
+        str,
+        typer.Option(
+            help="The output --precision narrows: total_cost, max_peak_gpus,"
+            " horizon_cost_per_mtok or peak_gpus (every step).",
+        ),
+    ] = "total_cost",
+    max_trajectories: Annotated[
+        int,
+        typer.Option(
+            parser=scenario_key_option("simulation.trajectories"),
+            metavar="INTEGER",
+            help="With --precision: stop at this many trajectories, reached or not.",
+        ),
+    ] = DEFAULT_MAX_TRAJECTORIES,
     quiet: QuietOption = False,
 ) -> None:
     """Simulate SCENARIO and write percentile demand, capacity and cost (NetCDF or Zarr)."""
@@ -90,6 +114,13 @@ def run(
             raise JevonsError(
                 "--sensitivity needs every trajectory in one process (no --shard or --workers)"
             )
+        goal = None
+        if precision is not None:
+            if shard is not None:
+                raise JevonsError("--precision grows one run: not with --shard")
+            goal = PrecisionTarget(precision, precision_of, max_trajectories)
+        elif precision_of != "total_cost" or max_trajectories != DEFAULT_MAX_TRAJECTORIES:
+            raise JevonsError("--precision-of and --max-trajectories go with --precision")
         settings = RunSettings(
             trajectories=trajectories, seed=seed, backend=backend,
             summary=summary and summary.value, keep_trajectories=keep_trajectories,
@@ -120,13 +151,35 @@ def run(
                 ds = run_source(
                     source, settings, sensitivity=sensitivity, workers=workers,
                     scheduler=scheduler, progress=step_progress(bar, waiting),
+                    precision=goal, on_round=None if quiet else print_round,
                 )  # fmt: skip
             write_dataset(ds, target)
     if not quiet:
         print_summary(ds)
         if sensitivity:
             print_sensitivity(ds)
+        if "precision_target" in ds.attrs:
+            print_precision(ds)
         out.print(f"wrote {target}", highlight=False)
+
+
+def print_round(trajectories: int, reached: float) -> None:
+    """One line per round of a --precision run, on stderr (the log of a batch job)."""
+    err.print(f"{trajectories:,} trajectories: P95 within ±{reached:.2%}", highlight=False)
+
+
+def print_precision(ds) -> None:
+    target, reached = ds.attrs["precision_target"], ds.attrs["precision_achieved"]
+    name, n = ds.attrs["precision_of"], ds.attrs["trajectories"]
+    if ds.attrs["precision_met"]:
+        what = f"reached at {n:,} trajectories"
+    else:
+        what = f"NOT reached: stopped at the cap of {n:,} trajectories (--max-trajectories)"
+    out.print(
+        f"precision: the P95 of {name} is within ±{reached:.2%} (95% confidence;"
+        f" target ±{target:.2%}), {what}",
+        highlight=False,
+    )
 
 
 def step_progress(bar: Progress, waiting: str | None = None) -> ProgressCallback:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from jevons.engine.execution.run import run_scenario
+from jevons.engine.execution.settings import RunSettings
 from jevons.engine.output.variables import VARIABLES
 from jevons.engine.preparation.input_draws import median_inputs
 from jevons.engine.preparation.plan import build_plan
@@ -449,7 +450,8 @@ def _short_run(scenario: Scenario, trajectories: int, backend: str):
     median_only = scenario.model_copy(
         update={"simulation": scenario.simulation.model_copy(update={"quantiles": [0.5]})}
     )
-    return run_scenario(median_only, trajectories=trajectories, backend=backend, summary="auto")
+    settings = RunSettings(trajectories=trajectories, backend=backend, summary="auto")
+    return run_scenario(median_only, settings)
 
 
 def _comparisons(
