@@ -141,6 +141,7 @@ def run(
                     f" of {partial.attrs['trajectories']:,}; wrote {target}"
                     " (merge the shards with `jevons merge`)",
                     highlight=False,
+                    soft_wrap=True,
                 )
             return
         target = output_target(output, Path(scenario.stem + ".nc"), [scenario])
@@ -160,12 +161,16 @@ def run(
             print_sensitivity(ds)
         if "precision_target" in ds.attrs:
             print_precision(ds)
-        out.print(f"wrote {target}", highlight=False)
+        out.print(f"wrote {target}", highlight=False, soft_wrap=True)
 
 
 def print_round(trajectories: int, reached: float) -> None:
     """One line per round of a --precision run, on stderr (the log of a batch job)."""
-    err.print(f"{trajectories:,} trajectories: P95 within ±{reached:.2%}", highlight=False)
+    err.print(
+        f"{trajectories:,} trajectories: P95 within ±{reached:.2%}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def print_precision(ds) -> None:
@@ -179,6 +184,7 @@ def print_precision(ds) -> None:
         f"precision: the P95 of {name} is within ±{reached:.2%} (95% confidence;"
         f" target ±{target:.2%}), {what}",
         highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -38,11 +38,12 @@ def print_summary(ds: xr.Dataset) -> None:
         f"{step} steps from {ds.attrs['horizon_start']}"
         f" ({ds.attrs['backend']} backend, {ds.attrs['wall_time_s']:.2f} s)",
         highlight=False,
+        soft_wrap=True,
     )
     tokens = "  ".join(
         f"P{p * 100:g} {_count(float(ds.total_tokens.sel(quantile=p)))}" for p in levels
     )
-    out.print(f"total tokens over the horizon: {tokens}", highlight=False)
+    out.print(f"total tokens over the horizon: {tokens}", highlight=False, soft_wrap=True)
 
     label = "/".join(f"P{p * 100:g}" for p in levels)
     table = Table(show_edge=False, pad_edge=False, caption=f"over the horizon, {label}")
@@ -63,6 +64,7 @@ def print_summary(ds: xr.Dataset) -> None:
         "$ per M tokens counts every token processed (input, output and thinking), the"
         " seeds' and InferenceX's convention; $ per M output tokens, visible output only.",
         highlight=False,
+        soft_wrap=True,
     )
 
     hardware = list(ds.hardware.values)
@@ -75,7 +77,9 @@ def print_summary(ds: xr.Dataset) -> None:
                 continue  # no tokens: nothing to compare
             text = f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.2f}x"
             out.print(
-                f"cost per M tokens (P{middle * 100:g}), {base} / {other}: {text}", highlight=False
+                f"cost per M tokens (P{middle * 100:g}), {base} / {other}: {text}",
+                highlight=False,
+                soft_wrap=True,
             )
 
     print_exceedances(ds, hardware)
@@ -121,4 +125,8 @@ def print_exceedances(ds: xr.Dataset, hardware: list) -> None:
                 f"{hw} {float(probability.sel({dim: limit, 'hardware': hw})):.3f}"
                 for hw in hardware
             )
-            out.print(f"P({label} > {show(float(limit))}): {cells}", highlight=False)
+            out.print(
+                f"P({label} > {show(float(limit))}): {cells}",
+                highlight=False,
+                soft_wrap=True,
+            )
