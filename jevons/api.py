@@ -23,6 +23,7 @@ from jevons.engine.execution.precision import (
     DEFAULT_MAX_TRAJECTORIES,
     PrecisionTarget,
     RoundCallback,
+    precision_target,
     run_to_precision,
 )
 from jevons.engine.execution.run import ProgressCallback, run_scenario
@@ -94,9 +95,7 @@ def run(
     ``precision_*`` attributes say what was reached. Raises
     :class:`~jevons.errors.JevonsError` on bad input.
     """
-    target = None
-    if precision is not None:
-        target = PrecisionTarget(precision, precision_of, max_trajectories)
+    target = precision_target(precision, precision_of, max_trajectories)
     settings = RunSettings(
         trajectories=trajectories, seed=seed, backend=backend, summary=summary, chunk=chunk,
         keep_trajectories=keep_trajectories, thresholds=thresholds or (),

@@ -24,7 +24,7 @@ from jevons.cli.options import (
 )
 from jevons.cli.sensitivity import print_sensitivity
 from jevons.cli.summary import print_summary
-from jevons.engine.execution.precision import DEFAULT_MAX_TRAJECTORIES, PrecisionTarget
+from jevons.engine.execution.precision import DEFAULT_MAX_TRAJECTORIES, precision_target
 from jevons.engine.execution.run import ProgressCallback
 from jevons.engine.execution.settings import RunSettings
 from jevons.engine.output.files import write_dataset
@@ -114,13 +114,9 @@ def run(
             raise JevonsError(
                 "--sensitivity needs every trajectory in one process (no --shard or --workers)"
             )
-        goal = None
-        if precision is not None:
-            if shard is not None:
-                raise JevonsError("--precision grows one run: not with --shard")
-            goal = PrecisionTarget(precision, precision_of, max_trajectories)
-        elif precision_of != "total_cost" or max_trajectories != DEFAULT_MAX_TRAJECTORIES:
-            raise JevonsError("--precision-of and --max-trajectories go with --precision")
+        goal = precision_target(precision, precision_of, max_trajectories)
+        if goal is not None and shard is not None:
+            raise JevonsError("--precision grows one run: not with --shard")
         settings = RunSettings(
             trajectories=trajectories, seed=seed, backend=backend,
             summary=summary and summary.value, keep_trajectories=keep_trajectories,
@@ -179,7 +175,7 @@ def print_precision(ds) -> None:
     if ds.attrs["precision_met"]:
         what = f"reached at {n:,} trajectories"
     else:
-        what = f"NOT reached: stopped at the cap of {n:,} trajectories (--max-trajectories)"
+        what = f"NOT reached: stopped at {n:,} trajectories, the cap (--max-trajectories)"
     out.print(
         f"precision: the P95 of {name} is within ±{reached:.2%} (95% confidence;"
         f" target ±{target:.2%}), {what}",

@@ -64,3 +64,9 @@ def test_bad_precision_options_give_one_line_and_write_nothing(tmp_path, options
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], result.output
     assert list(tmp_path.iterdir()) == [scenario]
+
+
+@pytest.mark.parametrize("given", [dict(precision_of="max_peak_gpus"), dict(max_trajectories=1000)])
+def test_the_library_refuses_companions_without_a_target(given):
+    with pytest.raises(jevons.JevonsError, match="go with --precision"):
+        jevons.run(GOOD, trajectories=20, backend="numpy", **given)

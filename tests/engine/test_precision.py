@@ -116,3 +116,77 @@ def test_a_run_that_reaches_its_cap_says_so(uncertain):
     )
     assert ds.attrs["trajectories"] == 500 and ds.attrs["precision_met"] == 0
     assert ds.attrs["precision_achieved"] > 0.001 and ds.attrs["precision_of"] == "max_peak_gpus"
+
+
+def test_sobol_counts_stay_powers_of_2_inside_the_cap():
+    # 256 x 16 = 4096 is wanted; 3000 allows 2048 at most
+    assert next_trajectory_count(256, 0.5, 0.01, 3000, sobol=True) == 2048
+    # at 2048 no larger power of 2 fits under 3000: no further round
+    assert next_trajectory_count(2048, 0.02, 0.01, 3000, sobol=True) <= 2048
+    assert next_trajectory_count(1024, 0.02, 0.01, 1 << 20, sobol=True) == 8192
+
+
+def test_a_sobol_run_at_its_cap_stops_at_a_power_of_2(uncertain, recwarn):
+    uncertain["simulation"]["sampling"] = "sobol"
+    rounds = []
+    ds = run_to_precision(
+        scenario_from_dict(uncertain),
+        PrecisionTarget(0.001, max_trajectories=3000),
+        RunSettings(trajectories=256, backend="numpy"),
+        on_round=lambda n, reached: rounds.append(n),
+    )
+    assert rounds == [256, 2048] and ds.attrs["trajectories"] == 2048
+    assert ds.attrs["precision_met"] == 0
+    assert not [w for w in recwarn if "power of 2" in str(w.message)]
+
+
+@pytest.mark.parametrize("sampling", ["mc", "sobol"])
+def test_a_sketched_run_simulates_only_the_new_trajectories(uncertain, monkeypatch, sampling):
+    """Trajectory i draws the same numbers in a run of any size under Monte Carlo and
+    Sobol points, so each round adds trajectories; the result is still the plain run's."""
+    from jevons.engine.execution import precision
+
+    uncertain["simulation"]["sampling"] = sampling
+    ranges = []
+    simulate = precision.simulate_summary
+
+    def spy(*args, trajectory_range, **kwargs):
+        ranges.append(trajectory_range)
+        return simulate(*args, trajectory_range=trajectory_range, **kwargs)
+
+    monkeypatch.setattr(precision, "simulate_summary", spy)
+    scenario = scenario_from_dict(uncertain)
+    ds = run_to_precision(
+        scenario,
+        PrecisionTarget(0.05, max_trajectories=100_000),
+        RunSettings(trajectories=256, backend="numpy", summary="sketch", chunk=100),
+    )
+    n = ds.attrs["trajectories"]
+    assert len(ranges) >= 2 and ranges[0] == (0, 256) and ranges[-1][1] == n
+    assert all(ranges[i][0] == ranges[i - 1][1] for i in range(1, len(ranges)))
+    plain = run_scenario(scenario, RunSettings(trajectories=n, backend="numpy", summary="sketch"))
+    for name in plain.data_vars:
+        rtol = 1e-12 if name.endswith("_mean") else 0.0
+        np.testing.assert_allclose(ds[name].values, plain[name].values, rtol=rtol, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (dict(max_trajectories=150.5), "--max-trajectories 150.5: "),
+        (dict(max_trajectories=math.inf), "--max-trajectories inf: "),
+        (dict(max_trajectories=True), "--max-trajectories True: a whole number"),
+        (dict(max_trajectories="many"), "--max-trajectories 'many': "),
+        (dict(relative_half_width="0.1"), r"--precision must lie in \(0, 1\).*got '0.1'"),
+        (dict(relative_half_width=True), r"--precision must lie in \(0, 1\)"),
+    ],
+)
+def test_a_target_that_is_not_numbers_is_refused(given, message):
+    arguments = dict(relative_half_width=0.01) | given
+    with pytest.raises(JevonsError, match=message):
+        PrecisionTarget(**arguments)
+
+
+def test_a_cap_written_as_a_float_is_a_count():
+    cap = PrecisionTarget(0.01, max_trajectories=1e6).max_trajectories
+    assert cap == 1_000_000 and isinstance(cap, int)

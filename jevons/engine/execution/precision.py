@@ -9,14 +9,20 @@ or a cap is reached.
 
 The result of a run that stops at ``n`` trajectories is the result of a plain run
 of ``n``: trajectory ``i`` draws the same numbers in any chunk, so a sketched
-Monte Carlo run grows by simulating trajectories ``n_old .. n - 1`` and merging
-their sketches; an exact summary (which needs every trajectory at once) or a
-design whose draws depend on ``n`` (Latin hypercube, Sobol) runs afresh at ``n``.
+Monte Carlo or Sobol run grows by simulating trajectories ``n_old .. n - 1`` and
+merging their sketches; an exact summary (which needs every trajectory at once) or
+a Latin hypercube (whose strata depend on ``n``) runs afresh at ``n``.
+
+A sketched run's interval holds the sketch's relative accuracy ``a`` as well
+(:meth:`~jevons.engine.summaries.sketch.RowSketches.order_statistic_bounds`), so its
+half-width does not fall much below ``a`` (about 0.4% by default), however many
+trajectories are added.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,15 +40,21 @@ from jevons.engine.execution.run import (
 from jevons.engine.execution.settings import RunSettings
 from jevons.engine.output.variables import CONFIDENCE_OF
 from jevons.engine.preparation.plan import build_plan
+from jevons.engine.scenario.loading import validate_key
 from jevons.engine.scenario.schema import Scenario
 from jevons.engine.scenario.source import scenario_toml
-from jevons.errors import JevonsError
+from jevons.errors import JevonsError, ScenarioError
 
 PRECISION_QUANTILE = 0.95  # the percentile whose interval a target narrows
 DEFAULT_MAX_TRAJECTORIES = 10_000_000
 _MOST_GROWTH = 16.0  # a round at most multiplies the trajectories by this
 _LEAST_GROWTH = 1.5  # ... and at least by this, so that a run ends in few rounds
 _MARGIN = 1.1  # aim a little past the predicted count: the prediction is noisy
+
+# Designs whose trajectory i draws the same numbers in a run of any size (a Latin
+# hypercube's strata depend on the count).
+_DRAWS_KEPT_AS_N_GROWS = ("mc", "sobol")
+_COUNT_KEY = "simulation.trajectories"  # the key whose bounds a cap shares
 
 RoundCallback = Callable[[int, float], None]  # (trajectories so far, half-width reached)
 
@@ -57,18 +69,41 @@ class PrecisionTarget:
     max_trajectories: int = DEFAULT_MAX_TRAJECTORIES
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.relative_half_width < 1.0:
+        width = self.relative_half_width
+        is_number = isinstance(width, numbers.Real) and not isinstance(width, bool)
+        if not is_number or not 0.0 < width < 1.0:
             raise JevonsError(
                 f"--precision must lie in (0, 1) (a relative half-width, 0.01 for ±1%),"
-                f" got {self.relative_half_width:g}"
+                f" got {format(width, 'g') if is_number else repr(width)}"
             )
         if self.of not in CONFIDENCE_OF:
             raise JevonsError(
                 f"--precision-of {self.of!r} has no confidence interval; use one of"
                 f" {', '.join(CONFIDENCE_OF)}"
             )
-        if self.max_trajectories < 1:
-            raise JevonsError(f"--max-trajectories must be at least 1, got {self.max_trajectories}")
+        given = self.max_trajectories
+        problem = "a whole number" if isinstance(given, bool) else None  # True is an int
+        if problem is None:
+            try:  # the bounds -n has; 1e6 becomes 1000000, as -n takes it
+                object.__setattr__(self, "max_trajectories", validate_key(_COUNT_KEY, given))
+            except ScenarioError as exc:
+                problem = exc.problems[0][1]
+        if problem is not None:
+            raise JevonsError(f"--max-trajectories {given!r}: {problem}")
+
+
+def precision_target(
+    precision: float | None,
+    of: str = "total_cost",
+    max_trajectories: int = DEFAULT_MAX_TRAJECTORIES,
+) -> PrecisionTarget | None:
+    """The target of ``--precision`` and its companions; None without ``precision``,
+    where ``of`` and ``max_trajectories`` must keep their defaults (they would do nothing)."""
+    if precision is not None:
+        return PrecisionTarget(precision, of, max_trajectories)
+    if of != "total_cost" or max_trajectories != DEFAULT_MAX_TRAJECTORIES:
+        raise JevonsError("--precision-of and --max-trajectories go with --precision")
+    return None
 
 
 def relative_half_width(ds: xr.Dataset, name: str, level: float = PRECISION_QUANTILE) -> float:
@@ -87,12 +122,14 @@ def relative_half_width(ds: xr.Dataset, name: str, level: float = PRECISION_QUAN
 def next_trajectory_count(n: int, reached: float, target: float, cap: int, sobol: bool) -> int:
     """Trajectories for the next round: a half-width shrinks as 1/sqrt(n), so the target
     needs about ``n (reached / target)^2``; aimed a little past that, between
-    1.5x and 16x ``n``, rounded up to three significant figures (a power of 2 for
-    Sobol points) and at most ``cap``."""
+    1.5x and 16x ``n``, rounded up to three significant figures and at most ``cap``.
+    Sobol points balance at powers of 2: for them the count is rounded up to one, and
+    the cap down to one. A count at or below ``n`` means the cap allows no more."""
     ratio = (reached / target) ** 2 * _MARGIN if math.isfinite(reached) else 2.0
     wanted = math.ceil(n * min(max(ratio, _LEAST_GROWTH), _MOST_GROWTH))
     if sobol:
         wanted = 1 << (wanted - 1).bit_length()
+        cap = 1 << (cap.bit_length() - 1)
     else:
         scale = 10 ** max(len(str(wanted)) - 3, 0)
         wanted = -(-wanted // scale) * scale
@@ -134,37 +171,37 @@ def run_to_precision(
             " the run starts with"
         )
     requested = settings.summary_for(scenario)
+    sampling = scenario.simulation.sampling
     backend, chunk = settings.backend, settings.chunk
-    growing = None  # an open sketched Monte Carlo summary and its trajectory count
+    growing = None  # an open sketched summary (Monte Carlo or Sobol) and its trajectory count
     while True:
         mode = summary_mode(requested, n, sharded=False)
-        settings = dict(seed=seed, backend=backend, mode=mode, progress=progress, chunk=chunk)
+        options = dict(seed=seed, backend=backend, mode=mode, progress=progress, chunk=chunk)
         if growing is not None and mode == "sketch":
             partial, _, backend_name = simulate_summary(
-                scenario, plan, trajectory_range=(growing[1], n), total=n, **settings
+                scenario, plan, trajectory_range=(growing[1], n), total=n, **options
             )
             growing[0].merge(partial)
             result = growing[0]
         else:
             result, _, backend_name = simulate_summary(
-                scenario, plan, trajectory_range=(0, n), total=n, **settings
+                scenario, plan, trajectory_range=(0, n), total=n, **options
             )
         ds = finish_dataset(result, plan, scenario, scenario_text, seed, n, backend_name, mode)
         check_finite(ds)
         reached = relative_half_width(ds, target.of)
         if on_round is not None:
             on_round(n, reached)
-        if reached <= target.relative_half_width or n >= target.max_trajectories:
+        if reached <= target.relative_half_width:
             break
-        if mode == "sketch" and scenario.simulation.sampling == "mc":
-            growing = (result, n)
-        n = next_trajectory_count(
-            n,
-            reached,
-            target.relative_half_width,
-            target.max_trajectories,
-            scenario.simulation.sampling == "sobol",
+        following = next_trajectory_count(
+            n, reached, target.relative_half_width, target.max_trajectories, sampling == "sobol"
         )
+        if following <= n:
+            break  # at the cap
+        if mode == "sketch" and sampling in _DRAWS_KEPT_AS_N_GROWS:
+            growing = (result, n)
+        n = following
     ds.attrs.update(
         precision_target=target.relative_half_width,
         precision_of=target.of,

@@ -300,6 +300,7 @@ EXCEEDANCE_OF: tuple[str, ...] = tuple(
 MONETIZED: tuple[str, ...] = (
     "revenue", "gross_margin", "total_revenue", "total_gross_margin", "loss_probability",
 )  # fmt: skip
-# Variables that can fall below 0, which a sketch (of magnitudes) cannot hold: sketched
-# summaries leave them out; exact summaries report them.
+# Variables that can fall below 0: a sketch holds magnitudes, so a sketched summary keeps
+# each in two sketches, of its values >= 0 and of its negative values' magnitudes
+# (jevons.engine.summaries.signed).
 SIGNED: tuple[str, ...] = ("gross_margin", "total_gross_margin")
