@@ -3,12 +3,14 @@ demand that answers a price following cost down, checked against hand arithmetic
 
 import numpy as np
 import pytest
+import xarray as xr
 from typer.testing import CliRunner
 
 from jevons.cli.main import app
 from jevons.engine.execution.run import run_scenario
 from jevons.engine.execution.settings import RunSettings
 from jevons.engine.scenario.loading import scenario_from_dict
+from jevons.engine.scenario.source import scenario_toml
 from jevons.kernels import reference
 from jevons.kernels.layout import DEMAND, SUPPLY
 from tests.conftest import simulate_per_trajectory
@@ -162,6 +164,42 @@ def test_sketched_margins_of_either_sign_are_within_the_bound(hand_dict):
         sketched.gross_margin.sel(hardware="test-gpu"), per_step, rtol=2 / 257, atol=1e-6
     )
     assert sketched.gross_margin.attrs["units"] == "USD"
+
+
+@pytest.mark.parametrize(
+    ("price", "suffix", "signs"),
+    [
+        ({"dist": "uniform", "low": 5, "high": 60}, ".nc", {-1.0, 1.0}),  # losses and profits
+        (1e4, ".zarr", {1.0}),  # profits only: the sketches of losses stay empty
+        (0.5, ".nc", {-1.0}),  # losses only
+    ],
+)
+def test_sharded_margins_merge_to_the_single_sketched_run(
+    hand_dict, tmp_path, price, suffix, signs
+):
+    noisy(hand_dict)
+    hand_dict["monetization"] = {"price_per_mtok": price}
+    hand_dict["simulation"]["quantiles"] = [0.05, 0.5, 0.95]
+    path = tmp_path / "margin.toml"
+    path.write_text(scenario_toml(scenario_from_dict(hand_dict)))
+    common = ["-n", "90", "--backend", "numpy", "-q"]
+    runner = CliRunner()
+    parts = [tmp_path / f"part-{i}{suffix}" for i in (1, 2)]
+    for i, part in enumerate(parts, start=1):
+        result = runner.invoke(
+            app, ["run", str(path), "--shard", f"{i}/2", "-o", str(part), *common]
+        )
+        assert result.exit_code == 0, result.output
+    merged, single = tmp_path / "merged.nc", tmp_path / "single.nc"
+    result = runner.invoke(app, ["merge", *map(str, parts), "-o", str(merged), "-q"])
+    assert result.exit_code == 0, result.output
+    command = ["run", str(path), "--summary", "sketch", "-o", str(single), *common]
+    assert runner.invoke(app, command).exit_code == 0
+    merged, single = xr.open_dataset(merged), xr.open_dataset(single)
+    assert set(np.sign(single.total_gross_margin.values).ravel().tolist()) == signs
+    for name in ("gross_margin", "total_gross_margin", "gross_margin_mean"):
+        rtol = 1e-12 if name.endswith("_mean") else 0.0  # sums in another grouping
+        np.testing.assert_allclose(merged[name].values, single[name].values, rtol=rtol)
 
 
 def test_compiled_kernels_match_the_reference(compiled_backend, hand_dict):

@@ -77,3 +77,43 @@ def test_merged_parts_equal_the_parts_of_the_union():
         mine.merge(theirs)
     np.testing.assert_array_equal(signed_quantiles(*first, Q), signed_quantiles(*whole, Q))
     assert signed_means(*first) == pytest.approx(signed_means(*whole), rel=1e-12)
+
+
+signed_values = st.one_of(
+    st.just(0.0),
+    st.just(-0.0),
+    st.just(np.nan),
+    st.floats(-1e12, 1e12).filter(lambda x: x == 0 or abs(x) > 1e-300),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(signed_values, max_size=30), min_size=1, max_size=4),
+    st.integers(0, 30),
+)
+def test_rows_with_nan_sketched_in_parts_land_on_nanquantile(rows, split):
+    """Rows of all signs, all negative, all positive, zeros, NaN (skipped) and none at
+    all, each sketched in two parts and merged, against np.quantile of the row's values."""
+    values = np.full((len(rows), max(1, max(map(len, rows)))), np.nan)
+    for i, row in enumerate(rows):
+        values[i, : len(row)] = row
+    first, second = sketched(values[:, :split]), sketched(values[:, split:])
+    for mine, theirs in zip(first, second, strict=True):
+        mine.merge(theirs)
+    got, means = signed_quantiles(*first, Q), signed_means(*first)
+    for i in range(len(rows)):
+        row = values[i][~np.isnan(values[i])]
+        if row.size == 0:
+            assert np.isnan(got[i]).all() and np.isnan(means[i])
+            continue
+        ordered = np.sort(row)
+        h = (len(ordered) - 1) * Q
+        lo = np.floor(h).astype(int)
+        t = h - lo
+        hi = np.minimum(lo + 1, len(ordered) - 1)
+        scale = (1 - t) * np.abs(ordered[lo]) + t * np.abs(ordered[hi])
+        error = np.abs(got[i] - np.quantile(row, Q))
+        assert np.all(error <= scale / 257 * (1 + 1e-9)), (row, got[i])
+        assert got[i][0] == ordered[0] and got[i][-1] == ordered[-1]  # the extremes exactly
+        assert means[i] == pytest.approx(row.mean(), rel=1e-9, abs=1e-9 * np.abs(row).max())
