@@ -190,3 +190,48 @@ def test_a_target_that_is_not_numbers_is_refused(given, message):
 def test_a_cap_written_as_a_float_is_a_count():
     cap = PrecisionTarget(0.01, max_trajectories=1e6).max_trajectories
     assert cap == 1_000_000 and isinstance(cap, int)
+
+
+def test_auto_turns_to_the_sketch_past_its_limit_and_ends_on_the_plain_run(uncertain, monkeypatch):
+    """Rounds under ``auto`` start exact and turn to the sketch past the exact limit (made
+    small here); thresholds are counted once per trajectory across the growing rounds."""
+    from jevons.engine.execution import run
+
+    monkeypatch.setattr(run, "EXACT_LIMIT", 1000)
+    scenario = scenario_from_dict(uncertain)
+    settings = RunSettings(trajectories=300, backend="numpy", thresholds={"total_cost": [500.0]})
+    rounds = []
+    ds = run_to_precision(
+        scenario,
+        PrecisionTarget(0.03, "peak_gpus", max_trajectories=100_000),
+        settings,
+        on_round=lambda n, reached: rounds.append(n),
+    )
+    n = ds.attrs["trajectories"]
+    assert rounds[0] == 300 and n > 1000 and len([r for r in rounds if r > 1000]) >= 2
+    assert ds.attrs["summary"] == "sketch" and ds.attrs["precision_met"] == 1
+    plain = run_scenario(
+        scenario, RunSettings(trajectories=n, backend="numpy", thresholds={"total_cost": [500.0]})
+    )
+    assert plain.attrs["summary"] == "sketch"
+    for name in plain.data_vars:
+        rtol = 1e-12 if name.endswith("_mean") else 0.0
+        np.testing.assert_allclose(ds[name].values, plain[name].values, rtol=rtol, err_msg=name)
+    assert 0 < float(ds.total_cost_exceedance_probability.max()) < 1
+
+
+def test_a_target_met_at_once_is_a_single_plain_run(uncertain):
+    scenario = scenario_from_dict(uncertain)
+    rounds = []
+    ds = run_to_precision(
+        scenario,
+        PrecisionTarget(0.9),
+        RunSettings(trajectories=200, backend="numpy", summary="sketch", chunk=70),
+        on_round=lambda n, reached: rounds.append(n),
+    )
+    assert rounds == [200] and ds.attrs["precision_met"] == 1
+    plain = run_scenario(
+        scenario, RunSettings(trajectories=200, backend="numpy", summary="sketch", chunk=70)
+    )
+    for name in plain.data_vars:
+        np.testing.assert_array_equal(ds[name].values, plain[name].values, err_msg=name)
