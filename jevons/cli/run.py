@@ -175,7 +175,7 @@ def print_precision(ds) -> None:
     if ds.attrs["precision_met"]:
         what = f"reached at {n:,} trajectories"
     else:
-        what = f"NOT reached: stopped at {n:,} trajectories, the cap (--max-trajectories)"
+        what = f"NOT reached: stopped at {n:,} trajectories, {ds.attrs['precision_stopped_at']}"
     out.print(
         f"precision: the P95 of {name} is within ±{reached:.2%} (95% confidence;"
         f" target ±{target:.2%}), {what}",

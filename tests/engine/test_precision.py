@@ -235,3 +235,33 @@ def test_a_target_met_at_once_is_a_single_plain_run(uncertain):
     )
     for name in plain.data_vars:
         np.testing.assert_array_equal(ds[name].values, plain[name].values, err_msg=name)
+
+
+def test_a_target_finer_than_the_sketch_stays_exact_or_is_refused(uncertain):
+    """A sketched interval is widened by the sketch's accuracy a (1/257 at 0.5%): a
+    target of ±0.3% is out of its reach, so auto stops at the exact limit and an
+    explicit sketch is refused."""
+    scenario = scenario_from_dict(uncertain)
+    with pytest.raises(JevonsError, match=r"sketch's own accuracy \(±0\.39%"):
+        run_to_precision(
+            scenario, PrecisionTarget(0.003), RunSettings(trajectories=100, summary="sketch")
+        )
+    # above a, a sketched run may go on
+    fine = PrecisionTarget(0.5, max_trajectories=400)
+    ds = run_to_precision(scenario, fine, RunSettings(trajectories=100, summary="sketch"))
+    assert ds.attrs["summary"] == "sketch"
+
+
+def test_auto_with_a_target_finer_than_the_sketch_stops_at_the_exact_limit(uncertain, monkeypatch):
+    from jevons.engine.execution import precision
+
+    monkeypatch.setattr(precision, "EXACT_LIMIT", 300)  # the run would turn to the sketch here
+    monkeypatch.setattr("jevons.engine.execution.run.EXACT_LIMIT", 300)
+    ds = run_to_precision(
+        scenario_from_dict(uncertain),
+        PrecisionTarget(0.003, max_trajectories=10_000),
+        RunSettings(trajectories=100, backend="numpy"),
+    )
+    assert ds.attrs["trajectories"] == 300 and ds.attrs["summary"] == "exact"
+    assert ds.attrs["precision_met"] == 0
+    assert "the most an exact summary holds under auto" in ds.attrs["precision_stopped_at"]

@@ -32,6 +32,7 @@ import xarray as xr
 
 from jevons.engine.execution.provenance import finish_dataset
 from jevons.engine.execution.run import (
+    EXACT_LIMIT,
     ProgressCallback,
     check_finite,
     simulate_summary,
@@ -43,6 +44,7 @@ from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.loading import validate_key
 from jevons.engine.scenario.schema import Scenario
 from jevons.engine.scenario.source import scenario_toml
+from jevons.engine.summaries.sketch import SketchSpec
 from jevons.errors import JevonsError, ScenarioError
 
 PRECISION_QUANTILE = 0.95  # the percentile whose interval a target narrows
@@ -171,6 +173,20 @@ def run_to_precision(
             " the run starts with"
         )
     requested = settings.summary_for(scenario)
+    cap, stop_reason = target.max_trajectories, "the cap (--max-trajectories)"
+    sketch_accuracy = SketchSpec(scenario.simulation.relative_accuracy).guaranteed_accuracy
+    # A sketched bound is widened by the sketch's accuracy a, so a sketched interval is
+    # never narrower than about ±a: a finer target can only be met by an exact summary.
+    if target.relative_half_width <= sketch_accuracy:
+        coarse = (
+            f"the sketch's own accuracy (±{sketch_accuracy:.2%}, simulation.relative_accuracy)"
+            f" is not finer than --precision {target.relative_half_width:g}"
+        )
+        if summary_mode(requested, n, sharded=False) == "sketch":
+            raise JevonsError(f"{coarse}: set a finer relative_accuracy, or --summary exact")
+        if requested == "auto" and cap > EXACT_LIMIT:
+            cap = EXACT_LIMIT
+            stop_reason = f"the most an exact summary holds under auto; {coarse}"
     sampling = scenario.simulation.sampling
     backend, chunk = settings.backend, settings.chunk
     growing = None  # an open sketched summary (Monte Carlo or Sobol) and its trajectory count
@@ -195,7 +211,7 @@ def run_to_precision(
         if reached <= target.relative_half_width:
             break
         following = next_trajectory_count(
-            n, reached, target.relative_half_width, target.max_trajectories, sampling == "sobol"
+            n, reached, target.relative_half_width, cap, sampling == "sobol"
         )
         if following <= n:
             break  # at the cap
@@ -209,5 +225,7 @@ def run_to_precision(
         precision_achieved=reached,
         precision_met=int(reached <= target.relative_half_width),
     )
+    if not ds.attrs["precision_met"]:
+        ds.attrs["precision_stopped_at"] = stop_reason
     ds.attrs["wall_time_s"] = round(time.perf_counter() - started, 3)
     return ds
