@@ -9,6 +9,7 @@ import typer
 
 from jevons.cli.console import out, user_errors
 from jevons.engine.output.files import check_file_target, open_result
+from jevons.engine.output.shard_files import refuse_shard
 from jevons.errors import JevonsError
 from jevons.report.tidy import FORMATS, export_result, table_format
 
@@ -48,6 +49,7 @@ def export(
     with user_errors():
         chosen = table_format(output, fmt)
         ds = open_result(result)
+        refuse_shard(ds, str(result))
         target = check_file_target(output or Path(result.stem + FORMATS[chosen]))
         if target.exists() and target.resolve() == result.resolve():
             raise JevonsError(f"output {target} is the result itself; give another name with -o")

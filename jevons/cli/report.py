@@ -10,6 +10,7 @@ import typer
 
 from jevons.cli.console import out, user_errors
 from jevons.engine.output.files import open_result
+from jevons.engine.output.shard_files import refuse_shard
 from jevons.errors import JevonsError
 
 app = typer.Typer()
@@ -54,6 +55,7 @@ def report(
     with user_errors():
         target = report_target(output, result)
         ds = open_result(result)
+        refuse_shard(ds, str(result))
         # matplotlib is imported here, not at start-up: other commands never pay for it
         from jevons.report.document import check_result, write_report
 
