@@ -44,8 +44,10 @@ def export(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No closing line.")] = False,
 ) -> None:
-    """Write every number of RESULT as a long table: one row per variable and point of its
-    dims (time, quantile, hardware, fleet size, sweep keys, ...), with its units."""
+    """Write every number of RESULT as a long table (CSV or Parquet), with its units.
+
+    One row per variable and point of its dims (time, quantile, hardware, fleet size,
+    sweep keys, ...)."""
     with user_errors():
         chosen = table_format(output, fmt)
         ds = open_result(result)

@@ -49,9 +49,10 @@ def report(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No message.")] = False,
 ) -> None:
-    """Write one HTML page of RESULT's charts and tables (fan charts of demand and GPUs,
-    cost per token, total-cost exceedance, sensitivity, fixed fleets, inputs, provenance),
-    self-contained: open it anywhere, offline."""
+    """Write one self-contained HTML page of RESULT's charts and tables: open it anywhere.
+
+    Fan charts of demand and GPUs, cost per token, total-cost exceedance, sensitivity,
+    fixed fleets, inputs and provenance; nothing is fetched, so it opens offline."""
     with user_errors():
         target = report_target(output, result)
         ds = open_result(result)

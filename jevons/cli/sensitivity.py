@@ -73,8 +73,10 @@ def sensitivity(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables.")] = False,
 ) -> None:
-    """Rank correlation, first-order Sobol indices and tornado medians of every uncertain
-    input, for total cost, largest peak GPUs and cost per token."""
+    """Which uncertain input drives total cost, largest peak GPUs and cost per token.
+
+    Rank correlation, first-order Sobol indices and tornado medians of every uncertain
+    input."""
     with user_errors():
         target = check_writable(output or result)
         ds = open_result(result)
