@@ -1,7 +1,10 @@
 """The library API: ``jevons.run``, ``jevons.sweep``, ``jevons.load_scenario``,
 ``jevons.open_result`` and the provenance they keep."""
 
+import ast
+import inspect
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -281,3 +284,16 @@ def test_the_readmes_python_example_runs_in_a_fresh_process():
     assert lines[0].split() == ["hardware", "b200-hgx", "gb200-nvl72"]
     p50, p95 = (list(map(float, line.split()[1:])) for line in lines[2:4])
     assert all(0 < low < high for low, high in zip(p50, p95, strict=True))
+
+
+def test_the_readmes_signature_of_run_is_the_functions():
+    """The Python table of README.md lists every parameter of jevons.run, with its
+    default, in the function's own order."""
+    readme = (ROOT / "README.md").read_text()
+    row = re.search(r"^\| `jevons\.run\((.*?)\)` \|", readme, re.MULTILINE)
+    assert row is not None
+    first, *rest = (part.strip().split("=") for part in row[1].split(","))
+    listed = [(name, ast.literal_eval(default)) for name, default in rest]
+    parameters = list(inspect.signature(jevons.run).parameters.values())
+    assert first == ["scenario"]  # the function names it source: any of four forms
+    assert listed == [(p.name, p.default) for p in parameters[1:]]

@@ -96,8 +96,10 @@ def calibrate(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap resampling.")] = 0,
 ) -> None:
-    """Fit scenario inputs to a serving trace: token means with their uncertainty, the
-    per-request shapes, the prefix-cache hit rate, arrivals and bursts, sessions."""
+    """Fit scenario inputs to a serving trace: tokens, cache hit rate, arrivals, sessions.
+
+    Token means with their uncertainty, the per-request shapes, the prefix-cache hit
+    rate, arrivals and bursts, sessions."""
     from jevons.calibrate.calibration import calibrate as run_calibration
     from jevons.calibrate.fragment import header, settings
     from jevons.calibrate.prefix_cache import DEFAULT_CAPACITY_BLOCKS

@@ -21,6 +21,10 @@ class _Stdout(Console):
     """Standard output; if it cannot be written (a full device) the command ends at once."""
 
     def print(self, *objects: Any, **kwargs: Any) -> None:
+        if not self.is_terminal and all(isinstance(o, str) for o in objects):
+            # In a file or a pipe rich assumes 80 columns; a line of text stays whole in a
+            # log (tables are laid out to their own width: print_table).
+            kwargs.setdefault("soft_wrap", True)
         try:
             super().print(*objects, **kwargs)
         except OSError as exc:

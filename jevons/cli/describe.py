@@ -123,8 +123,9 @@ def describe_command(
         ),
     ] = "peak",
 ) -> None:
-    """Each demand layer of SCENARIO at the medians of its inputs, from users to peak GPUs,
-    with the GPUs and cost per token next to a short run's medians."""
+    """Each demand layer of SCENARIO at the medians of its inputs, from users to peak GPUs.
+
+    The GPUs and cost per token at the medians stand next to a short run's medians."""
     with user_errors():
         described = describe(
             load_scenario(scenario), trajectories=trajectories, backend=backend, at=at

@@ -9,6 +9,7 @@ import typer
 
 from jevons.cli.console import out, user_errors
 from jevons.engine.output.files import check_file_target, open_result
+from jevons.engine.output.shard_files import refuse_shard
 from jevons.errors import JevonsError
 from jevons.report.tidy import FORMATS, export_result, table_format
 
@@ -43,11 +44,14 @@ def export(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No closing line.")] = False,
 ) -> None:
-    """Write every number of RESULT as a long table: one row per variable and point of its
-    dims (time, quantile, hardware, fleet size, sweep keys, ...), with its units."""
+    """Write every number of RESULT as a long table (CSV or Parquet), with its units.
+
+    One row per variable and point of its dims (time, quantile, hardware, fleet size,
+    sweep keys, ...)."""
     with user_errors():
         chosen = table_format(output, fmt)
         ds = open_result(result)
+        refuse_shard(ds, str(result))
         target = check_file_target(output or Path(result.stem + FORMATS[chosen]))
         if target.exists() and target.resolve() == result.resolve():
             raise JevonsError(f"output {target} is the result itself; give another name with -o")

@@ -101,7 +101,7 @@ ThresholdOption = Annotated[
         "--threshold",
         metavar="NAME=VALUE",
         help="Also report P(NAME > VALUE) over trajectories, for NAME total_cost [USD] or"
-        " max_peak_gpus [GPUs]; repeat for more. Added to the scenario's [risk.thresholds].",
+        " max_peak_gpus [GPUs]; repeat for more. Added to the scenario's \\[risk.thresholds].",
     ),
 ]
 

@@ -10,6 +10,7 @@ import typer
 
 from jevons.cli.console import out, user_errors
 from jevons.engine.output.files import open_result
+from jevons.engine.output.shard_files import refuse_shard
 from jevons.errors import JevonsError
 
 app = typer.Typer()
@@ -48,12 +49,14 @@ def report(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No message.")] = False,
 ) -> None:
-    """Write one HTML page of RESULT's charts and tables (fan charts of demand and GPUs,
-    cost per token, total-cost exceedance, sensitivity, fixed fleets, inputs, provenance),
-    self-contained: open it anywhere, offline."""
+    """Write one self-contained HTML page of RESULT's charts and tables: open it anywhere.
+
+    Fan charts of demand and GPUs, cost per token, total-cost exceedance, sensitivity,
+    fixed fleets, inputs and provenance; nothing is fetched, so it opens offline."""
     with user_errors():
         target = report_target(output, result)
         ds = open_result(result)
+        refuse_shard(ds, str(result))
         # matplotlib is imported here, not at start-up: other commands never pay for it
         from jevons.report.document import check_result, write_report
 

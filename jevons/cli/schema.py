@@ -43,8 +43,10 @@ def schema(
         ),
     ] = "json",
 ) -> None:
-    """The JSON Schema of scenario files, with a description and units for every key, so
-    that editors validate and complete them; or the same as a Markdown reference."""
+    """The JSON Schema of scenario files, for editors; or the same as a Markdown reference.
+
+    Every key has a description and its units, so that editors validate and complete
+    scenario files."""
     with user_errors():
         if output is not None:
             check_file_target(output)

@@ -14,6 +14,7 @@ from rich.table import Table
 from jevons.analytics.sensitivity import add_sensitivity
 from jevons.cli.console import out, print_table, user_errors
 from jevons.engine.output.files import check_writable, open_result, write_dataset
+from jevons.engine.output.shard_files import refuse_shard
 
 app = typer.Typer()
 
@@ -72,11 +73,15 @@ def sensitivity(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables.")] = False,
 ) -> None:
-    """Rank correlation, first-order Sobol indices and tornado medians of every uncertain
-    input, for total cost, largest peak GPUs and cost per token."""
+    """Which uncertain input drives total cost, largest peak GPUs and cost per token.
+
+    Rank correlation, first-order Sobol indices and tornado medians of every uncertain
+    input."""
     with user_errors():
         target = check_writable(output or result)
-        ds = add_sensitivity(open_result(result))
+        ds = open_result(result)
+        refuse_shard(ds, str(result))
+        ds = add_sensitivity(ds)
         write_dataset(ds, target)
     if not quiet:
         print_sensitivity(ds)

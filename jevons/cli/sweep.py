@@ -30,7 +30,7 @@ app = typer.Typer()
 @app.command()
 def sweep(
     scenario: Annotated[
-        Path, typer.Argument(help="Scenario TOML file (may hold a [sweep] table).")
+        Path, typer.Argument(help="Scenario TOML file (may hold a \\[sweep] table).")
     ],
     set_: Annotated[
         list[str] | None,
@@ -38,7 +38,7 @@ def sweep(
             "--set",
             help="KEY=V1,V2,...: sweep a scenario key over these values (repeat for more"
             ' axes; values are TOML: 1e4, 0.3, "name", { dist = ... }). Overrides the'
-            " scenario's [sweep] entry for the same key.",
+            " scenario's \\[sweep] entry for the same key.",
         ),
     ] = None,
     output: Annotated[

@@ -202,9 +202,10 @@ def _choose_step(plan: ModelPlan, peak_gpus: np.ndarray, at: str) -> tuple[int, 
     t = int(np.searchsorted(starts, day, side="right")) - 1
     end = starts[-1] + np.timedelta64(plan.step_hours, "h")
     if t < 0 or day >= end:
+        last_day = end - np.timedelta64(1, "h")  # the end is the midnight after the last step
         raise JevonsError(
-            f"--at: {at} lies outside the horizon {starts[0].astype(dt.datetime):%Y-%m-%d}.."
-            f"{end.astype(dt.datetime):%Y-%m-%d}"
+            f"--at: {at} lies outside the horizon, {starts[0].astype(dt.datetime):%Y-%m-%d}"
+            f" to {last_day.astype(dt.datetime):%Y-%m-%d}"
         )
     return t, f"the step that holds {at}"
 

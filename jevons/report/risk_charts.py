@@ -78,7 +78,7 @@ def cost_per_token_chart(ds: xr.Dataset) -> Chart | None:
 def exceedance_chart(ds: xr.Dataset) -> Chart | None:
     """P(total cost > x) against x: 1 - q at each quantile of total cost, the kept
     trajectories' own curve where the result has them, and the probabilities at the
-    scenario's thresholds."""
+    thresholds (``[risk.thresholds]``, ``--threshold``)."""
     if "total_cost" not in ds or "quantile" not in ds["total_cost"].dims:
         return None
     hardware = [str(h) for h in ds["hardware"].values]
@@ -131,10 +131,9 @@ def exceedance_chart(ds: xr.Dataset) -> Chart | None:
     if kept is not None:
         caption += f", and the curve of the {ds.sizes['trajectory']:,} kept trajectories (line)"
     if thresholds is not None:
-        caption += (
-            "; diamonds: P(total cost > threshold) at the scenario's thresholds"
-            " (listed below; one of 0 has no place on the log axis)"
-        )
+        caption += "; diamonds: P(total cost > threshold) at each threshold, listed below"
+        if (thresholds.values == 0).any():
+            caption += " (a probability of 0 has no place on the log axis: see the table)"
     return Chart(
         "Total cost: exceedance",
         to_png(figure),

@@ -178,6 +178,20 @@ def test_validate_reports_the_plan():
     assert f"h200-hgx: {prefill:,.0f} / {decode:,.1f} (measured)" in result.output
 
 
+def test_a_line_of_text_stays_whole_in_a_log(tmp_path):
+    """Printed to a file or pipe (rich assumes 80 columns there), each line of text is
+    one line of the log, however long: a grep for it, or for a path, finds it."""
+    folder = tmp_path / ("a-folder-name-long-enough-that-the-line-passes-eighty-columns" * 2)
+    folder.mkdir()
+    scenario = folder / "seed-table.toml"
+    scenario.write_text((SCENARIOS / "seed-table.toml").read_text())
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"{scenario}: valid"
+    assert "  hardware at headline points (prefill / output-only decode tokens/s per GPU):" in lines
+
+
 def test_hardware_lists_the_catalog_and_shows_sources():
     result = runner.invoke(app, ["hardware"])
     assert result.exit_code == 0

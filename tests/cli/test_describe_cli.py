@@ -96,6 +96,24 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert len(result.output.strip().splitlines()) == 1, result.output
 
 
+@pytest.mark.parametrize(("step", "steps"), [("1D", 365), ("7D", 3), ("1h", 30)])
+def test_a_date_past_the_horizon_names_its_last_day(tmp_path, step, steps):
+    """The horizon's last day is the one its last step starts on or runs through: 365
+    days from 2027-01-04 end on 2028-01-03, three weeks on 2027-01-24, 30 hours on
+    2027-01-05; the day after it is refused, the last day itself is described."""
+    last = {"1D": "2028-01-03", "7D": "2027-01-24", "1h": "2027-01-05"}[step]
+    after = {"1D": "2028-01-04", "7D": "2027-01-25", "1h": "2027-01-06"}[step]
+    text = FLAT.replace("steps = 1", f'step = "{step}"\nsteps = {steps}')
+    scenario = write(tmp_path, text)
+    refused = runner.invoke(app, ["describe", str(scenario), "-n", "0", "--at", after])
+    assert refused.exit_code == 2, refused.output
+    assert refused.output.strip() == (
+        f"error: --at: {after} lies outside the horizon, 2027-01-04 to {last}"
+    )
+    inside = runner.invoke(app, ["describe", str(scenario), "-n", "0", "--at", last])
+    assert inside.exit_code == 0, inside.output
+
+
 def test_negative_trajectories_refused(tmp_path):
     result = runner.invoke(app, ["describe", str(write(tmp_path, FLAT)), "-n", "-1"])
     assert result.exit_code == 2

@@ -136,6 +136,19 @@ def test_merge_calls_a_file_of_another_kind_not_a_shard(tmp_path, shards):
     assert out.read_bytes() == EARLIER
 
 
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [("export", "table.csv"), ("report", "page.html"), ("sensitivity", "analysed.nc")],
+)
+def test_a_shard_is_not_a_result_to_export_report_or_analyse(tmp_path, shards, command, name):
+    """A shard holds sketches, not percentiles: each command that reads a result names
+    it as the second of five shards and points at merge, and writes nothing."""
+    out = tmp_path / name
+    result = runner.invoke(app, [command, str(shards[1]), "-o", str(out)])
+    refused(result, str(shards[1]), f"a shard of a run (2 of {SHARDS})", "jevons merge")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_merge_never_overwrites_one_of_its_shards(tmp_path, shards):
     copies = []
     for path in shards:

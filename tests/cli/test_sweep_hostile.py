@@ -268,3 +268,28 @@ def test_a_sweep_failing_before_its_first_point_leaves_no_folder(tmp_path, monke
     result = runner.invoke(app, ["sweep", str(scenario), *SWEEP, *FAST, "-o", str(out)])
     _refused(result, "no memory")
     assert not (tmp_path / "sweep.nc.points").exists() and not out.exists()
+
+
+def test_a_problem_at_every_point_is_one_line(tmp_path, monkeypatch):
+    """A misspelt key is wrong at each of the three points: said once, as a run says it."""
+    _no_work(monkeypatch)
+    scenario = write(tmp_path, GOOD)
+    out = tmp_path / "sweep.nc"
+    args = ["--set", "users.intial=1,2,3", *FAST, "-o", str(out)]
+    result = runner.invoke(app, ["sweep", str(scenario), *args])
+    _refused(result, "users.intial: unknown key")
+    assert "sweep point" not in result.output
+    assert not out.exists() and not (tmp_path / "sweep.nc.points").exists()
+
+
+def test_a_problem_at_some_points_names_each_of_them(tmp_path, monkeypatch):
+    _no_work(monkeypatch)
+    scenario = write(tmp_path, GOOD)
+    args = ["--set", "users.initial=100,-1", "--set", "usage.requests_per_session=1,2"]
+    result = runner.invoke(app, ["sweep", str(scenario), *args, *FAST])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2, result.output
+    for line, requests in zip(lines, (1, 2), strict=True):
+        assert "users.initial" in line
+        assert f"(sweep point users.initial=-1, usage.requests_per_session={requests})" in line

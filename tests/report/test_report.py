@@ -149,6 +149,21 @@ def test_figures_in_the_tables_are_the_results(rag):
     assert f"<td>seed</td><td>{int(ds.attrs['seed'])}</td>" in page
 
 
+def test_the_exceedance_caption_speaks_of_a_zero_only_where_there_is_one(rag):
+    """A probability of 0 cannot sit on the log axis; the caption says so only when a
+    threshold has one (enterprise-rag's $2M on one profile, at 2,000 trajectories)."""
+    from jevons.report.risk_charts import exceedance_chart
+
+    ds, report = rag
+    assert (ds.total_cost_exceedance_probability.values == 0).any()
+    note = "(a probability of 0 has no place on the log axis: see the table)"
+    assert note in report.read_text(encoding="utf-8")
+    every = ds.copy(deep=True)
+    every["total_cost_exceedance_probability"][...] = 0.5
+    caption = exceedance_chart(every).caption
+    assert caption.endswith("diamonds: P(total cost > threshold) at each threshold, listed below.")
+
+
 def test_missing_quantile_levels_are_named_and_all_text_is_escaped(small):
     _, report = small
     page = report.read_text(encoding="utf-8")

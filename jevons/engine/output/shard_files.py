@@ -120,6 +120,19 @@ def read_shard(path: str | Path) -> xr.Dataset:
     return ds
 
 
+def refuse_shard(ds: xr.Dataset, source: str) -> None:
+    """A shard holds sketches, not percentiles: a command that reads a finished result
+    refuses one, saying how to finish it, rather than chart or export its sketches."""
+    if ds.attrs.get("kind") != KIND:
+        return
+    count = ds.attrs.get("shard_count")
+    which = f" ({int(ds.attrs['shard_index']) + 1} of {count})" if count is not None else ""
+    raise JevonsError(
+        f"{source}: a shard of a run{which}, not a result; merge all its shards with"
+        " `jevons merge SHARD... -o RESULT`, then use RESULT"
+    )
+
+
 def _not_a_shard(source: str, what: str) -> JevonsError:
     return JevonsError(f"{source}: not a jevons shard ({what})")
 

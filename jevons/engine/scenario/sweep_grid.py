@@ -240,7 +240,9 @@ def expand_grid(
             grid_axes.append(axis)
 
     points, problems = [], []
-    for index, combo in enumerate(itertools.product(*(axis.values for axis in grid_axes))):
+    combos = list(itertools.product(*(axis.values for axis in grid_axes)))
+    found: dict[tuple[str, str], list[str]] = {}  # problem -> the points that have it
+    for index, combo in enumerate(combos):
         point_data = copy.deepcopy(base)
         values = {}
         for axis, value in zip(grid_axes, combo, strict=True):
@@ -250,12 +252,15 @@ def expand_grid(
             scenario = scenario_from_dict(point_data, source)
         except ScenarioError as exc:
             where = ", ".join(f"{k}={v!r}" for k, v in values.items())
-            problems.extend(
-                (path, f"{msg} (sweep point {where})" if where else msg)
-                for path, msg in exc.problems
-            )
+            for problem in exc.problems:
+                found.setdefault(problem, []).append(where)
             continue
         points.append(SweepPoint(index, values, scenario, point_data))
+    for (path, msg), wheres in found.items():
+        if len(wheres) == len(combos) or not wheres[0]:
+            problems.append((path, msg))  # every point has it: one line, as for a run
+        else:
+            problems.extend((path, f"{msg} (sweep point {where})") for where in wheres)
     if not problems:
         problems = _layout_problems(grid_axes, points)
     if problems:
