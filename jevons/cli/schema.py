@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from jevons.cli.console import stdout_failed, user_errors
+from jevons.cli.console import out, stdout_failed, user_errors
 from jevons.engine.output.files import check_file_target, write_text
 from jevons.engine.scenario.json_schema import scenario_json_schema
 from jevons.engine.scenario.reference import scenario_reference
@@ -53,6 +53,7 @@ def schema(
         text = schema_text(fmt)
         if output is not None:
             write_text(text, output)
+            out.print(f"wrote {output}", highlight=False, soft_wrap=True)
             return
     try:
         sys.stdout.write(text)

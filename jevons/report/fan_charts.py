@@ -149,7 +149,7 @@ def reserve_chart(ds: xr.Dataset) -> Chart | None:
     for k, (ax, hw) in enumerate(zip(axes[:, 0], hardware, strict=True)):
         for j, level in enumerate(chosen):
             values = ds["reserve_gpus"].sel(hardware=hw, quantile=level).values
-            shade = 0.35 + 0.65 * (j + 1) / len(chosen)  # darker for higher levels
+            shade = min(1.0, 0.2 + 0.8 * j / max(len(chosen) - 1, 1))  # darker: higher levels
             ax.bar(
                 np.arange(len(periods)) + offsets[j],
                 values,

@@ -289,6 +289,7 @@ def test_schema_command_writes_the_schema_and_the_reference(tmp_path):
     done = runner.invoke(app, ["schema", "-o", str(target)])
     assert done.exit_code == 0, done.output
     assert json.loads(target.read_text()) == SCHEMA
+    assert done.output.strip() == f"wrote {target}"
     printed = runner.invoke(app, ["schema", "--format", "markdown"])
     assert printed.exit_code == 0 and printed.output == scenario_reference()
 
