@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from jevons.cli.console import out, user_errors
-from jevons.engine.output.files import check_file_target, open_result
+from jevons.cli.options import file_output_target
+from jevons.engine.output.files import open_result
 from jevons.engine.output.shard_files import refuse_shard
-from jevons.errors import JevonsError
 from jevons.report.tidy import FORMATS, export_result, table_format
 
 app = typer.Typer()
@@ -52,9 +52,7 @@ def export(
         chosen = table_format(output, fmt)
         ds = open_result(result)
         refuse_shard(ds, str(result))
-        target = check_file_target(output or Path(result.stem + FORMATS[chosen]))
-        if target.exists() and target.resolve() == result.resolve():
-            raise JevonsError(f"output {target} is the result itself; give another name with -o")
+        target = file_output_target(output or Path(result.stem + FORMATS[chosen]), result)
         table = export_result(ds, target, chosen, trajectories=trajectories)
     if not quiet:
         out.print(f"wrote {len(table):,} rows to {target} ({chosen})", highlight=False)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from jevons.engine.output.files import check_writable
+from jevons.engine.output.files import check_file_target, check_writable
 from jevons.engine.scenario.loading import validate_key
 from jevons.engine.scenario.schema import Risk
 from jevons.errors import JevonsError, ScenarioError
@@ -22,14 +22,27 @@ def output_target(output: Path | None, default: Path, inputs: list[Path]) -> Pat
     its own result)."""
     target = check_writable(output or default)
     for source in inputs:
-        same = target.resolve() == source.resolve()
-        if not same and target.exists() and source.exists():
-            same = os.path.samefile(target, source)  # a hard or symbolic link
-        if same:
+        if same_file(target, source):
             raise JevonsError(
                 f"output {target} is the input file {source}; give another name with -o"
             )
     return target
+
+
+def file_output_target(target: Path, result: Path) -> Path:
+    """A plain file made from ``result`` (a report, a table), checked before any work:
+    writable, and not the result itself."""
+    check_file_target(target)
+    if same_file(target, result):
+        raise JevonsError(f"output {target} is the result itself; give another name with -o")
+    return target
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """``a`` and ``b`` name one file: the same path, or a hard or symbolic link."""
+    if a.resolve() == b.resolve():
+        return True
+    return a.exists() and b.exists() and os.path.samefile(a, b)
 
 
 class SummaryChoice(enum.StrEnum):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from jevons.cli.console import out, user_errors
+from jevons.cli.options import file_output_target
 from jevons.engine.output.files import open_result
 from jevons.engine.output.shard_files import refuse_shard
 from jevons.errors import JevonsError
@@ -25,15 +25,7 @@ def report_target(output: Path | None, result: Path) -> Path:
     target = output or Path(result.with_suffix(".html").name)
     if target.suffix.lower() not in HTML_SUFFIXES:
         raise JevonsError(f"output {target}: give a file name ending in .html")
-    if target.is_dir():
-        raise JevonsError(f"output {target} is a directory; give a file name such as report.html")
-    if not target.parent.is_dir():
-        raise JevonsError(f"output folder {target.parent} does not exist (or is not a folder)")
-    if not os.access(target.parent, os.W_OK):
-        raise JevonsError(f"output folder {target.parent} is not writable")
-    if target.exists() and result.exists() and os.path.samefile(target, result):
-        raise JevonsError(f"output {target} is the result itself; give another name with -o")
-    return target
+    return file_output_target(target, result)
 
 
 @app.command()

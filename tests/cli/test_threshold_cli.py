@@ -6,30 +6,14 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from jevons.cli.main import app
-from tests.cli.test_cli import write
+from tests.cli.test_cli import GOOD, write
 
 runner = CliRunner()
 
-SCENARIO = """
-[horizon]
-start = 2027-01-01
-steps = 3
-
-[simulation]
-trajectories = 50
-
-[users]
-initial = { dist = "lognormal", median = 1000, p95 = 3000 }
-
-[usage]
-sessions_per_user_per_day = 1
-requests_per_session = 2
-input_tokens_per_request = 300
-output_tokens_per_call = 100
-
-[supply]
-hardware = "h200-hgx"
-"""
+# test_cli's scenario, with more trajectories and a wider spread of users
+SCENARIO = GOOD.replace("trajectories = 20", "trajectories = 50").replace(
+    "p95 = 2000", "p95 = 3000"
+)
 
 
 def test_options_add_to_the_scenario_table(tmp_path):

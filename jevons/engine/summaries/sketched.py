@@ -134,75 +134,52 @@ class SketchSummary:
         self.exceedance.merge(other.exceedance)
 
     def finish(self) -> None:
-        m = len(self.quantiles)
-        for name, sketch in self.step_sketches.items():
-            if name not in VARIABLES:
-                continue  # the negated part of a signed variable, read with it below
-            lead = self.lead_shapes[name]
-            means = sketch.means().reshape(self.steps, *lead)
-            self.step_means[name] = np.moveaxis(means, 0, -1)
-            if VARIABLES[name].stat == "quantiles":
-                q = sketch.quantiles(self.quantiles).reshape(self.steps, *lead, m)
-                self.step_stats[name] = np.moveaxis(np.moveaxis(q, -1, 0), 1, -1)
-        for name, sketch in self.horizon_sketches.items():
-            if name not in VARIABLES:
-                continue
-            lead = self.lead_shapes[name]
-            self.horizon_means[name] = sketch.means().reshape(lead)
-            if VARIABLES[name].stat == "quantiles":
-                q = sketch.quantiles(self.quantiles).reshape(*lead, m)
-                self.horizon_stats[name] = np.moveaxis(q, -1, 0)
-        self._finish_signed()
-        self._finish_confidence_bounds()
+        for step, sketches, stats, means in (
+            (True, self.step_sketches, self.step_stats, self.step_means),
+            (False, self.horizon_sketches, self.horizon_stats, self.horizon_means),
+        ):
+            for name, sketch in sketches.items():
+                if name not in VARIABLES:
+                    continue  # the negated part of a signed variable, read with it
+                if name in SIGNED:
+                    negated = sketches[negated_name(name)]
+                    mean = signed_means(sketch, negated)
+                    q = signed_quantiles(sketch, negated, self.quantiles)
+                else:
+                    mean = sketch.means()
+                    quantiles = VARIABLES[name].stat == "quantiles"
+                    q = sketch.quantiles(self.quantiles) if quantiles else None
+                means[name] = self._laid_out(mean, name, step)
+                if q is not None:
+                    stats[name] = self._laid_out(q, name, step)
+                if name in CONFIDENCE_BOUNDS:
+                    for bound_name, bound in zip(
+                        CONFIDENCE_BOUNDS[name], self._confidence_bounds(sketch), strict=True
+                    ):
+                        stats[bound_name] = self._laid_out(bound, name, step)
         for variable in VARIABLES.values():
             if variable.cvar_of in self.horizon_sketches:
                 source = self.horizon_sketches[variable.cvar_of]
-                lead = self.lead_shapes[variable.cvar_of]
-                tails = source.tail_means(self.quantiles).reshape(*lead, m)
-                self.horizon_stats[variable.name] = np.moveaxis(tails, -1, 0)
+                tails = source.tail_means(self.quantiles)
+                self.horizon_stats[variable.name] = self._laid_out(tails, variable.cvar_of, False)
 
-    def _finish_confidence_bounds(self) -> None:
-        """95% bounds of each quantile: the bounding order statistics (ranks from each
-        row's own count), widened by the sketch's accuracy so they still hold them."""
+    def _confidence_bounds(self, sketch: RowSketches) -> tuple[np.ndarray, np.ndarray]:
+        """95% bounds (rows, m) of each quantile: the bounding order statistics (ranks from
+        each row's own count), widened by the sketch's accuracy so they still hold them."""
+        low, high = order_statistic_ranks(sketch.value_count[:, None], self.quantiles)
         m = len(self.quantiles)
-        for name, names in CONFIDENCE_BOUNDS.items():
-            for sketches, stats in (
-                (self.step_sketches, self.step_stats),
-                (self.horizon_sketches, self.horizon_stats),
-            ):
-                if name not in sketches:
-                    continue
-                sketch, lead = sketches[name], self.lead_shapes[name]
-                ranks = order_statistic_ranks(sketch.value_count[:, None], self.quantiles)
-                for bound_name, rank, side in zip(names, ranks, (0, 1), strict=True):
-                    bound = sketch.order_statistic_bounds(rank)[side]
-                    if sketches is self.step_sketches:
-                        bound = bound.reshape(self.steps, *lead, m)
-                        stats[bound_name] = np.moveaxis(np.moveaxis(bound, -1, 0), 1, -1)
-                    else:
-                        stats[bound_name] = np.moveaxis(bound.reshape(*lead, m), -1, 0)
+        lower, upper = sketch.order_statistic_bounds(np.concatenate([low, high], axis=1))
+        return lower[:, :m], upper[:, m:]
 
-    def _finish_signed(self) -> None:
-        """Quantiles and means of signed variables, from their two sketches of magnitudes."""
-        m = len(self.quantiles)
-        for name in SIGNED:
-            for sketches, stats, means, step in (
-                (self.step_sketches, self.step_stats, self.step_means, True),
-                (self.horizon_sketches, self.horizon_stats, self.horizon_means, False),
-            ):
-                if name not in sketches:
-                    continue
-                positive, negated = sketches[name], sketches[negated_name(name)]
-                lead = self.lead_shapes[name]
-                q = signed_quantiles(positive, negated, self.quantiles)
-                mean = signed_means(positive, negated)
-                if step:
-                    means[name] = np.moveaxis(mean.reshape(self.steps, *lead), 0, -1)
-                    q = q.reshape(self.steps, *lead, m)
-                    stats[name] = np.moveaxis(np.moveaxis(q, -1, 0), 1, -1)
-                else:
-                    means[name] = mean.reshape(lead)
-                    stats[name] = np.moveaxis(q.reshape(*lead, m), -1, 0)
+    def _laid_out(self, per_row: np.ndarray, name: str, step: bool) -> np.ndarray:
+        """Per-row values, (rows,) or (rows, quantile), as the summary reports them:
+        ([quantile,] *lead, steps) for a step variable, ([quantile,] *lead) otherwise."""
+        by_quantile = per_row.ndim == 2
+        leading = (self.steps,) if step else ()
+        values = per_row.reshape((*leading, *self.lead_shapes[name], *per_row.shape[1:]))
+        if by_quantile:
+            values = np.moveaxis(values, -1, 0)
+        return np.moveaxis(values, int(by_quantile), -1) if step else values
 
 
 def _with_signed_split(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
