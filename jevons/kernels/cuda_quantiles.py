@@ -1,14 +1,26 @@
 """Exact quantiles of many rows on the GPU: one thread block per row.
 
-The algorithm of :mod:`jevons.kernels.cpu_quantiles`, shaped for a block of threads:
-(1) reduce the row's count, sum and the range of its positive values' bit
-patterns; (2) count the values in at most ``BUCKETS`` bit-pattern buckets in
-shared memory; (3) one thread finds the buckets that hold the wanted order
-statistics; (4) the values of those buckets are gathered to scratch memory;
-(5) each wanted value is found by counting, for every gathered value, how many
-in its bucket are smaller (ties broken by position). The result equals
-``np.nanquantile`` (linear interpolation) to float rounding, without copying the
-rows to the host.
+The order statistics are found by counting, never by sorting or comparing
+values pairwise, so a row costs a few passes over its values whatever they
+hold (ties, zeros, one value repeated 100,000 times):
+
+1. one pass counts the row's values, zeros and NaNs, sums them, and finds the
+   range of the negative and of the positive values' order keys (the bit
+   pattern, with a negative value's magnitude bits flipped so that keys sort
+   like the values);
+2. one pass counts the values in ``BUCKETS`` buckets of consecutive keys in
+   shared memory: the lower half for negatives, the upper half for positives,
+   each as narrow as its values' spread allows; zeros are one group between;
+3. one thread walks the buckets to find which one holds each wanted order
+   statistic (a rank among the zeros is 0.0, with no more work);
+4. one pass gathers the values of the wanted buckets to scratch memory;
+5. each wanted value is narrowed within its bucket's values by further
+   histograms of the keys, each pass over fewer keys, until one key is left:
+   equal values end the search at once, being one key.
+
+The result equals ``np.nanquantile`` (linear interpolation) to float rounding.
+Shared memory is static and within the 48 KB every CUDA GPU grants a block
+without an opt-in (``docs/gpu.md`` lists it per architecture).
 
 Importing this module imports ``numba.cuda``.
 """
@@ -18,92 +30,129 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import config, cuda, int32, int64
+from numba import config, cuda, float64, int32, int64
 
 import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=True)
 
-BUCKETS = 4096
-MAX_THREADS = 256
-MAX_RANKS = 64  # two order statistics per quantile: up to 32 quantiles
-_NONE = -2  # bucket id of an unused rank slot
+BUCKETS = 4096  # int32 counts in shared memory: 16 KB
+HALF = 2048  # BUCKETS // 2 (a shared array's shape must be a literal): negatives below
+THREADS = 256  # threads per block on a GPU
+SIMULATOR_THREADS = 16  # the simulator runs each thread as a Python thread
+MAX_LEVELS = 32  # levels per launch, two order statistics each; more take more launches
+MAX_RANKS = 64  # 2 * MAX_LEVELS
+_KEY_MAX = 0x7FFFFFFFFFFFFFFF
+_KEY_MIN = -0x8000000000000000
+_ZERO_GROUP = -1  # the bucket "id" of a rank that falls among the zeros
+# params slots (shared int64)
+_COUNT, _ZEROS, _NEG_LOW, _NEG_HIGH, _POS_LOW, _POS_HIGH = 0, 1, 2, 3, 4, 5
+_NEG_SHIFT, _NEG_BASE, _POS_SHIFT, _POS_BASE = 6, 7, 8, 9
+_WIN_LOW, _WIN_HIGH, _BELOW, _DONE = 10, 11, 12, 13
 
 
-@cuda.jit(cache=True)
-def _row_quantiles(rows, bits, quantiles, q_out, mean_out, scratch):
+@cuda.jit(device=True, inline=True)
+def _order_key(b):
+    """The bit pattern ``b`` (sign-extended to int64) as a key that sorts like the value."""
+    b = int64(b)
+    return b if b >= 0 else b ^ _KEY_MAX
+
+
+@cuda.jit(device=True, inline=True)
+def _narrowest_shift(low, high):
+    """The smallest shift that puts keys ``low .. high`` (one sign) into fewer than HALF buckets."""
+    shift = int64(0)
+    while (high >> shift) - (low >> shift) >= HALF:
+        shift += 1
+    return shift
+
+
+@cuda.jit(device=True, inline=True)
+def _bucket(key, params):
+    """The first histogram's bucket of a non-zero value's key: negatives below HALF."""
+    if key < 0:
+        return (key >> params[_NEG_SHIFT]) - params[_NEG_BASE]
+    return HALF + (key >> params[_POS_SHIFT]) - params[_POS_BASE]
+
+
+@cuda.jit
+def _row_quantiles(rows, bits, levels, q_out, mean_out, scratch, scratch_bits):
     r = cuda.blockIdx.x
     tid = cuda.threadIdx.x
     threads = cuda.blockDim.x
     row = rows[r]
     row_bits = bits[r]
     n = row.shape[0]
-    m = quantiles.shape[0]
+    m = levels.shape[0]
 
-    s_count = cuda.shared.array(MAX_THREADS, int64)
-    s_nonpos = cuda.shared.array(MAX_THREADS, int64)
-    s_low = cuda.shared.array(MAX_THREADS, int64)
-    s_high = cuda.shared.array(MAX_THREADS, int64)
-    s_sum = cuda.shared.array(MAX_THREADS, np.float64)
     hist = cuda.shared.array(BUCKETS, int32)
-    # per sorted rank: its bucket (-1: the non-positive group), values below that bucket
+    partial_sums = cuda.shared.array(THREADS, np.float64)
+    params = cuda.shared.array(16, int64)
+    # per sorted rank: the rank, its slot (_ZERO_GROUP: among the zeros), the values
+    # in lower buckets, and the value found
     rank = cuda.shared.array(MAX_RANKS, int64)
-    rank_bucket = cuda.shared.array(MAX_RANKS, int64)
+    rank_slot = cuda.shared.array(MAX_RANKS, int32)
     rank_before = cuda.shared.array(MAX_RANKS, int64)
     rank_value = cuda.shared.array(MAX_RANKS, np.float64)
-    # per bucket slot (bucket + 1, slot 0 = non-positive group): gathered segment
-    seg_start = cuda.shared.array(BUCKETS + 1, int32)
-    seg_fill = cuda.shared.array(BUCKETS + 1, int32)
-    params = cuda.shared.array(4, int64)  # valid, nonpositive, shift, base
+    # per slot (a wanted bucket): where its values are gathered in scratch, how many so far
+    seg_start = cuda.shared.array(MAX_RANKS, int64)
+    seg_size = cuda.shared.array(MAX_RANKS, int64)
+    seg_fill = cuda.shared.array(MAX_RANKS, int32)
 
-    # (1) count, sum, non-positives, range of positive bit patterns
+    if tid == 0:
+        params[_COUNT] = 0
+        params[_ZEROS] = 0
+        params[_NEG_LOW] = _KEY_MAX
+        params[_NEG_HIGH] = _KEY_MIN
+        params[_POS_LOW] = _KEY_MAX
+        params[_POS_HIGH] = _KEY_MIN
+    for b in range(tid, BUCKETS, threads):
+        hist[b] = 0
+    cuda.syncthreads()
+
+    # (1) count, sum, zeros, key ranges of the negatives and of the positives
     count = 0
-    nonpos = 0
-    low = int64(0x7FFFFFFFFFFFFFFF)
-    high = int64(0)
+    zeros = 0
+    neg_low = int64(_KEY_MAX)
+    neg_high = int64(_KEY_MIN)
+    pos_low = int64(_KEY_MAX)
+    pos_high = int64(_KEY_MIN)
     total = 0.0
     for j in range(tid, n, threads):
         x = row[j]
         if x == x:
             count += 1
-            total += x
-            if x <= 0.0:
-                nonpos += 1
+            total += float64(x)  # float32 rows are summed in float64 too
+            if x == 0.0:
+                zeros += 1
             else:
-                b = int64(row_bits[j])
-                low = min(low, b)
-                high = max(high, b)
-    s_count[tid] = count
-    s_nonpos[tid] = nonpos
-    s_low[tid] = low
-    s_high[tid] = high
-    s_sum[tid] = total
-    for b in range(tid, BUCKETS, threads):
-        hist[b] = 0
-    for b in range(tid, BUCKETS + 1, threads):
-        seg_fill[b] = 0
-        seg_start[b] = -1
+                key = _order_key(row_bits[j])
+                if key < 0:
+                    neg_low = min(neg_low, key)
+                    neg_high = max(neg_high, key)
+                else:
+                    pos_low = min(pos_low, key)
+                    pos_high = max(pos_high, key)
+    partial_sums[tid] = total
+    cuda.atomic.add(params, _COUNT, count)
+    cuda.atomic.add(params, _ZEROS, zeros)
+    cuda.atomic.min(params, _NEG_LOW, neg_low)
+    cuda.atomic.max(params, _NEG_HIGH, neg_high)
+    cuda.atomic.min(params, _POS_LOW, pos_low)
+    cuda.atomic.max(params, _POS_HIGH, pos_high)
     cuda.syncthreads()
     if tid == 0:
-        for k in range(1, threads):
-            count += s_count[k]
-            nonpos += s_nonpos[k]
-            low = min(low, s_low[k])
-            high = max(high, s_high[k])
-            total += s_sum[k]
-        shift = int64(0)
-        while ((high - low) >> shift) >= BUCKETS // 2:
-            shift += 1
-        while (high >> shift) - (low >> shift) >= BUCKETS:
-            shift += 1
-        params[0] = count
-        params[1] = nonpos
-        params[2] = shift
-        params[3] = low >> shift
-        mean_out[r] = total / count if count > 0 else math.nan
+        total = 0.0
+        for k in range(threads):  # in thread order: the same sum on every run
+            total += partial_sums[k]
+        valid = params[_COUNT]
+        mean_out[r] = total / valid if valid > 0 else math.nan
+        if params[_NEG_LOW] <= params[_NEG_HIGH]:
+            params[_NEG_SHIFT] = _narrowest_shift(params[_NEG_LOW], params[_NEG_HIGH])
+            params[_NEG_BASE] = params[_NEG_LOW] >> params[_NEG_SHIFT]
+        if params[_POS_LOW] <= params[_POS_HIGH]:
+            params[_POS_SHIFT] = _narrowest_shift(params[_POS_LOW], params[_POS_HIGH])
+            params[_POS_BASE] = params[_POS_LOW] >> params[_POS_SHIFT]
     cuda.syncthreads()
-    valid = params[0]
-    nonpos = params[1]
-    shift = params[2]
-    base = params[3]
+    valid = params[_COUNT]
     if valid == 0:
         for k in range(tid, m, threads):
             q_out[r, k] = math.nan
@@ -111,117 +160,170 @@ def _row_quantiles(rows, bits, quantiles, q_out, mean_out, scratch):
     if m == 0:  # only the mean was asked for (the same for every thread of the block)
         return
 
-    # (2) histogram of the positive values
+    # (2) histogram of the non-zero values
     for j in range(tid, n, threads):
         x = row[j]
-        if x > 0.0:
-            cuda.atomic.add(hist, (int64(row_bits[j]) >> shift) - base, 1)
+        if x == x and x != 0.0:
+            cuda.atomic.add(hist, _bucket(_order_key(row_bits[j]), params), 1)
     cuda.syncthreads()
 
-    # (3) the wanted ranks, their buckets, and a gathered segment per wanted bucket
+    # (3) the wanted ranks in order, the bucket of each, a scratch segment per bucket
     if tid == 0:
-        for k in range(MAX_RANKS):
-            rank_bucket[k] = _NONE
         for k in range(m):
-            h = quantiles[k] * (valid - 1)
-            lo = int64(math.floor(h))
-            rank[2 * k] = lo
-            rank[2 * k + 1] = min(lo + 1, valid - 1)
-        # insertion sort of 2m ranks (at most 64)
-        for a in range(1, 2 * m):
+            low = int64(math.floor(levels[k] * (valid - 1)))
+            rank[2 * k] = low
+            rank[2 * k + 1] = min(low + 1, valid - 1)
+        for a in range(1, 2 * m):  # insertion sort of at most MAX_RANKS ranks
             v = rank[a]
             c = a - 1
             while c >= 0 and rank[c] > v:
                 rank[c + 1] = rank[c]
                 c -= 1
             rank[c + 1] = v
+        zeros = params[_ZEROS]
         k = 0
-        while k < 2 * m and rank[k] < nonpos:
-            rank_bucket[k] = -1
-            rank_before[k] = 0
-            k += 1
-        cumulative = nonpos
-        bucket = 0
-        while k < 2 * m and bucket < BUCKETS:
-            c = hist[bucket]
-            while k < 2 * m and rank[k] < cumulative + c:
-                rank_bucket[k] = bucket
+        cumulative = int64(0)
+        slots = 0
+        offset = int64(0)
+        for b in range(BUCKETS + 1):  # position HALF, before the positives: the zeros
+            at_zeros = b == HALF
+            size = zeros if at_zeros else int64(hist[b if b < HALF else b - 1])
+            slot = -1
+            while k < 2 * m and rank[k] < cumulative + size:
+                if at_zeros:
+                    rank_slot[k] = _ZERO_GROUP
+                else:
+                    if slot < 0:
+                        slot = slots
+                        slots += 1
+                        seg_start[slot] = offset
+                        seg_size[slot] = size
+                        seg_fill[slot] = 0
+                        offset += size
+                        hist[b if b < HALF else b - 1] = -(slot + 2)  # marks a wanted bucket
+                    rank_slot[k] = slot
                 rank_before[k] = cumulative
                 k += 1
-            cumulative += c
-            bucket += 1
-        offset = 0
-        for k in range(2 * m):
-            slot = rank_bucket[k] + 1
-            if seg_start[slot] < 0:
-                seg_start[slot] = offset
-                offset += nonpos if slot == 0 else hist[slot - 1]
+            cumulative += size
+    cuda.syncthreads()
+    # each bucket's count becomes its slot, or -1 where no wanted rank falls
+    for b in range(tid, BUCKETS, threads):
+        h = hist[b]
+        hist[b] = -h - 2 if h < 0 else -1
     cuda.syncthreads()
 
     # (4) gather the wanted buckets' values
     for j in range(tid, n, threads):
         x = row[j]
-        if x == x:
-            slot = 0 if x <= 0.0 else (int64(row_bits[j]) >> shift) - base + 1
-            start = seg_start[slot]
-            if start >= 0:
-                scratch[r, start + cuda.atomic.add(seg_fill, slot, 1)] = x
+        if x == x and x != 0.0:
+            slot = hist[_bucket(_order_key(row_bits[j]), params)]
+            if slot >= 0:
+                scratch[r, seg_start[slot] + cuda.atomic.add(seg_fill, slot, 1)] = x
     cuda.syncthreads()
 
-    # (5) each gathered value's position within its bucket; keep the wanted ones
+    # (5) narrow each wanted rank within its bucket's values, one histogram of keys a pass
     for k in range(2 * m):
-        slot = rank_bucket[k] + 1
+        slot = rank_slot[k]
+        if slot == _ZERO_GROUP or (k > 0 and rank[k] == rank[k - 1]):
+            if tid == 0:
+                rank_value[k] = 0.0 if slot == _ZERO_GROUP else rank_value[k - 1]
+            continue  # the same for every thread of the block
         start = seg_start[slot]
-        size = seg_fill[slot]
-        target = rank[k] - rank_before[k]
-        for e in range(tid, size, threads):
-            x = scratch[r, start + e]
-            position = 0
-            for o in range(size):
-                y = scratch[r, start + o]
-                if y < x or (y == x and o < e):
-                    position += 1
-            if position == target:
-                rank_value[k] = x
+        size = seg_size[slot]
+        if tid == 0:
+            params[_WIN_LOW] = _KEY_MIN
+            params[_WIN_HIGH] = _KEY_MAX
+            params[_BELOW] = rank_before[k]
+            params[_DONE] = 0
         cuda.syncthreads()
+        while params[_DONE] == 0:
+            window_low = params[_WIN_LOW]
+            window_high = params[_WIN_HIGH]
+            low = int64(_KEY_MAX)
+            high = int64(_KEY_MIN)
+            for e in range(tid, size, threads):
+                key = _order_key(scratch_bits[r, start + e])
+                if key >= window_low and key <= window_high:
+                    low = min(low, key)
+                    high = max(high, key)
+            if tid == 0:
+                params[_NEG_LOW] = _KEY_MAX  # reused: the window's lowest and highest key
+                params[_NEG_HIGH] = _KEY_MIN
+            cuda.syncthreads()
+            cuda.atomic.min(params, _NEG_LOW, low)
+            cuda.atomic.max(params, _NEG_HIGH, high)
+            cuda.syncthreads()
+            low = params[_NEG_LOW]
+            high = params[_NEG_HIGH]
+            if low == high:  # one key left: every value in the window is the answer
+                for e in range(tid, size, threads):
+                    if _order_key(scratch_bits[r, start + e]) == low:
+                        rank_value[k] = scratch[r, start + e]  # equal bits: any writer will do
+                if tid == 0:
+                    params[_DONE] = 1
+            else:
+                shift = _narrowest_shift(low, high)
+                base = low >> shift
+                for b in range(tid, HALF, threads):
+                    hist[b] = 0
+                cuda.syncthreads()
+                for e in range(tid, size, threads):
+                    key = _order_key(scratch_bits[r, start + e])
+                    if key >= window_low and key <= window_high:
+                        cuda.atomic.add(hist, (key >> shift) - base, 1)
+                cuda.syncthreads()
+                if tid == 0:
+                    below = params[_BELOW]
+                    b = 0
+                    while rank[k] >= below + hist[b]:
+                        below += hist[b]
+                        b += 1
+                    params[_BELOW] = below
+                    params[_WIN_LOW] = max(low, (base + b) << shift)
+                    params[_WIN_HIGH] = min(high, ((base + b) << shift) + ((int64(1) << shift) - 1))
+            # every thread reads the window (and _DONE) only after this, and writes
+            # nothing shared before the next iteration's first barrier
+            cuda.syncthreads()
+        cuda.syncthreads()  # all have left the loop before the next rank resets _DONE
 
     # interpolate like NumPy's "linear" method
     if tid == 0:
         for k in range(m):
-            h = quantiles[k] * (valid - 1)
-            lo = int64(math.floor(h))
-            hi = min(lo + 1, valid - 1)
+            h = levels[k] * (valid - 1)
+            low = int64(math.floor(h))
+            high = min(low + 1, valid - 1)
             a = math.nan
             b = math.nan
             for s in range(2 * m):
-                if rank[s] == lo:
+                if rank[s] == low:
                     a = rank_value[s]
-                if rank[s] == hi:
+                if rank[s] == high:
                     b = rank_value[s]
             t = h - math.floor(h)
             q_out[r, k] = b - (b - a) * (1.0 - t) if t >= 0.5 else a + (b - a) * t
 
 
 def summarise_rows_on_device(rows, quantiles: np.ndarray, threads: int | None = None):
-    """Quantiles (rows, m) and means (rows,) of a device (or host) array of rows."""
+    """Quantiles (rows, m) and means (rows,) of a device (or host) array of rows.
+
+    More than ``MAX_LEVELS`` levels are reduced in several launches over the same rows.
+    """
     if threads is None:
-        # the simulator runs each thread as a Python thread: keep blocks small there
-        threads = 16 if config.ENABLE_CUDASIM else MAX_THREADS
-    if len(quantiles) * 2 > MAX_RANKS:
-        raise ValueError(f"at most {MAX_RANKS // 2} quantiles on the GPU")
-    rows = rows if hasattr(rows, "copy_to_host") else cuda.to_device(rows)
-    width = 4 if rows.dtype == np.float32 else 8
-    bits = rows.view(np.int32 if width == 4 else np.int64)
+        threads = SIMULATOR_THREADS if config.ENABLE_CUDASIM else THREADS
+    rows = rows if hasattr(rows, "copy_to_host") else cuda.to_device(np.ascontiguousarray(rows))
+    integer = np.int32 if rows.dtype == np.float32 else np.int64
+    bits = rows.view(integer)
     count = rows.shape[0]
-    q_out = cuda.device_array((count, len(quantiles)))
+    levels = np.asarray(quantiles, dtype=np.float64)
+    q_host = np.empty((count, len(levels)))
     mean_out = cuda.device_array(count)
     scratch = cuda.device_array(rows.shape, dtype=rows.dtype)
-    _row_quantiles[count, min(threads, MAX_THREADS)](
-        rows,
-        bits,
-        cuda.to_device(np.asarray(quantiles, dtype=np.float64)),
-        q_out,
-        mean_out,
-        scratch,
-    )
-    return q_out.copy_to_host(), mean_out.copy_to_host()
+    scratch_bits = scratch.view(integer)
+    for first in range(0, max(len(levels), 1), MAX_LEVELS):
+        chunk = levels[first : first + MAX_LEVELS]
+        q_out = cuda.device_array((count, len(chunk)))
+        _row_quantiles[count, min(threads, THREADS)](
+            rows, bits, cuda.to_device(chunk), q_out, mean_out, scratch, scratch_bits
+        )
+        q_host[:, first : first + len(chunk)] = q_out.copy_to_host()
+    return q_host, mean_out.copy_to_host()

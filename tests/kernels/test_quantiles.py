@@ -79,24 +79,6 @@ def test_float32_rows():
     np.testing.assert_allclose(q, expected, rtol=1e-12)
 
 
-def test_gpu_row_quantiles_equal_numpy():
-    """The one-block-per-row GPU reduction (on the simulator without a GPU)."""
-    from jevons.kernels.cuda_quantiles import summarise_rows_on_device
-
-    rng = np.random.default_rng(6)
-    rows = np.stack([
-        rng.lognormal(3, 2, 48),
-        np.where(rng.random(48) < 0.5, 0.0, rng.lognormal(0, 1, 48)),  # half zeros
-        rng.normal(0, 1, 48),  # negatives
-        np.full(48, 2.5),  # constant
-        np.where(rng.random(48) < 0.3, np.nan, rng.lognormal(1, 1, 48)),  # NaNs
-    ])  # fmt: skip
-    quantiles = np.array([0.05, 0.5, 0.95])
-    q, means = summarise_rows_on_device(rows, quantiles)
-    np.testing.assert_allclose(q, np.nanquantile(rows, quantiles, axis=1).T, rtol=1e-12)
-    np.testing.assert_allclose(means, np.nanmean(rows, axis=1), rtol=1e-12)
-
-
 @pytest.mark.parametrize("reducer", ["numpy", "compiled", "device", "array"])
 def test_no_quantiles_asks_for_the_means_alone(reducer):
     """A probability is the mean of a 0/1 event: every reducer gives means with no quantiles."""
