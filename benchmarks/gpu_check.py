@@ -5,25 +5,30 @@ On a fresh GPU machine (one H100/H200: under 8 minutes), from the repository roo
     pip install -e '.[cuda12,test]'
     python benchmarks/gpu_check.py OUT
 
-It runs four parts, each timed and recorded on its own (a part that fails is
+It runs five parts, each timed and recorded on its own (a part that fails is
 recorded with its error, and the next part still runs):
 
-1. ``gpu_tests``: the ``gpu``-marked tests (``pytest -m gpu``, in a subprocess);
-2. ``cuda_vs_numpy``: the ``cuda`` backend against the NumPy reference on every
+1. ``compile``: ``benchmarks/cuda_build.py --arch native``: every kernel built for
+   the device's own architecture, with registers, spills, shared memory and
+   occupancy (the table CI makes for sm_80, sm_90 and sm_100 without a GPU);
+2. ``gpu_tests``: the ``gpu``-marked tests (``pytest -m gpu``, in a subprocess);
+3. ``cuda_vs_numpy``: the ``cuda`` backend against the NumPy reference on every
    shipped scenario (``scenarios/*.toml``) at 1e5 trajectories, exact
    percentiles: the largest relative disagreement over every output variable
    (per-step quantiles and means, horizon totals), against a tolerance of 1e-9;
-3. ``throughput``: ``benchmarks/throughput.py`` rows for ``cuda``,
-   ``cupy-array`` and the Philox floor on the GPU;
-4. ``sketch``: one sketched 1e7 x 365 run on the ``cuda`` backend.
+   and the ``cupy`` backend likewise at 1e4 trajectories (where CuPy sees the GPU);
+4. ``throughput``: ``benchmarks/throughput.py`` rows for ``cuda``, ``cupy`` and
+   the Philox floor on the GPU;
+5. ``sketch``: one sketched 1e7 x 365 run on the ``cuda`` backend.
 
 It writes ``OUT/gpu-check.json`` (device, versions, sizes, times, ratios,
 disagreements; rewritten, atomically, after every part) and exits non-zero if
 any part failed.
 
 ``--toy`` (or ``NUMBA_ENABLE_CUDASIM=1`` in the environment) runs the same parts
-on Numba's CUDA simulator at toy sizes, and only collects the ``gpu`` tests,
-so that the script is exercised without a GPU (``tests/test_gpu_check.py``).
+on Numba's CUDA simulator at toy sizes, builds the kernels for sm_90 only, and
+only collects the ``gpu`` tests, so that the script is exercised without a GPU
+(``tests/test_gpu_check.py``).
 """
 
 from __future__ import annotations
@@ -59,7 +64,9 @@ SKETCH_RESERVE_S = 90.0  # time kept back for the sketched run that comes last
 # Sizes: (steps, trajectories). Steps of 365 and 8,760 are throughput.py's daily
 # and hourly horizons.
 FULL = {
+    "compile_arch": "native",
     "compare_trajectories": 100_000,
+    "cupy_compare_trajectories": 10_000,
     "compare_steps": "the scenario's own",
     "throughput": [(365, 100_000), (365, 1_000_000), (8760, 100_000)],
     "sketch": (365, 10_000_000),
@@ -68,7 +75,9 @@ FULL = {
 # The simulator runs each GPU thread as a Python thread: a handful of trajectories
 # and one or two steps already take seconds.
 TOY = {
+    "compile_arch": "sm_90",
     "compare_trajectories": 16,
+    "cupy_compare_trajectories": 16,
     "compare_steps": 1,
     "quantiles": [0.5, 0.95],
     "throughput": [(1, 16)],
@@ -216,7 +225,7 @@ def device_info(simulator: bool) -> dict:
     return info
 
 
-# --- part 1: the gpu-marked tests ------------------------------------------------
+# --- part 2: the gpu-marked tests ------------------------------------------------
 
 COUNT = re.compile(r"(\d+) (passed|failed|skipped|deselected|errors?|xfailed|xpassed)")
 
@@ -262,7 +271,46 @@ def gpu_tests(toy: bool) -> dict:
     return result
 
 
-# --- part 2: cuda against the NumPy reference ------------------------------------
+# --- part 1: every kernel built for the device ------------------------------------
+
+
+def compile_table(toy: bool) -> dict:
+    """``benchmarks/cuda_build.py`` on the device's architecture (sm_90 on the simulator)."""
+    from benchmarks import cuda_build
+
+    arch = (TOY if toy else FULL)["compile_arch"]
+    if cuda_build.ptxas_path() is None:
+        return {"status": "failed", "error": "no ptxas: pip install -e '.[cuda12,test]'"}
+    with tempfile.TemporaryDirectory() as folder:
+        report_path = Path(folder, "cuda-build.json")
+        env = dict(os.environ)
+        env.pop("NUMBA_ENABLE_CUDASIM", None)  # the build itself runs for real
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "cuda_build.py"), "--arch", arch,
+             "--json", str(report_path)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        if not report_path.exists():
+            return {"status": "failed", "error": (done.stdout + done.stderr)[-3000:]}
+        built = json.loads(report_path.read_text())
+    for row in built["kernels"]:
+        if row["variant"] == "as shipped":
+            say(
+                f"compile: {row['kernel']} [{row['arch']}]: "
+                + (row.get("error") or f"{row['registers']} registers,"
+                   f" {row['static_shared_bytes']} B shared, {row['occupancy']:.1%} occupancy")
+            )  # fmt: skip
+    return {
+        "status": "passed" if built["ok"] and done.returncode == 0 else "failed",
+        "arch": arch,
+        "versions": built["versions"],
+        "kernels": built["kernels"],
+        "failures": built["failures"],
+        "table": cuda_build.markdown_table(built["kernels"]),
+    }
+
+
+# --- part 3: cuda and cupy against the NumPy reference ----------------------------
 
 
 def load_for_check(path: Path, toy: bool, steps: int | None = None):
@@ -344,11 +392,39 @@ def disagreement(reference, candidate) -> dict:
     }
 
 
+def check_cupy(scenario, n: int) -> dict:
+    """The cupy backend against the NumPy reference, at its own size."""
+    from jevons.engine.execution.backends import BACKENDS
+    from jevons.engine.execution.run import run_scenario
+    from jevons.engine.execution.settings import RunSettings
+
+    if not BACKENDS["cupy"].available():
+        return {"status": "skipped", "note": "skipped: CuPy is not installed or sees no GPU"}
+    settings = {"trajectories": n, "summary": "exact"}
+    reference = run_scenario(scenario, RunSettings(backend="numpy", **settings))
+    started = time.perf_counter()
+    candidate = run_scenario(scenario, RunSettings(backend="cupy", **settings))
+    cupy_s = time.perf_counter() - started
+    found = disagreement(reference, candidate)
+    ok = (
+        candidate.attrs["backend"] == "cupy"
+        and not found["missing_variables"]
+        and math.isfinite(found["max_relative"])
+        and found["max_relative"] <= TOLERANCE
+    )
+    return {"status": "passed" if ok else "failed", "trajectories": n,
+            "cupy_s": round(cupy_s, 3), **found}  # fmt: skip
+
+
 def check_scenario(path: Path, toy: bool, n: int) -> dict:
     from jevons.engine.execution.run import run_scenario
     from jevons.engine.execution.settings import RunSettings
 
     scenario = load_for_check(path, toy)
+    try:
+        cupy = check_cupy(scenario, (TOY if toy else FULL)["cupy_compare_trajectories"])
+    except Exception as exc:
+        cupy = {"status": "failed", **error_record(exc)}
     started = time.perf_counter()
     reference = run_scenario(
         scenario, RunSettings(trajectories=n, backend="numpy", summary="exact")
@@ -363,9 +439,11 @@ def check_scenario(path: Path, toy: bool, n: int) -> dict:
         and not found["missing_variables"]
         and math.isfinite(found["max_relative"])
         and found["max_relative"] <= TOLERANCE
+        and cupy["status"] != "failed"
     )
     return {
         "status": "passed" if ok else "failed",
+        "cupy": cupy,
         "trajectories": n,
         "steps": int(candidate.attrs["steps"]),
         "quantiles": [float(q) for q in reference["quantile"].values],
@@ -407,13 +485,15 @@ def cuda_vs_numpy(toy: bool) -> dict:
     return result
 
 
-# --- part 3: throughput rows -----------------------------------------------------
+# --- part 4: throughput rows -----------------------------------------------------
 
 
-def cupy_note(throughput) -> str | None:
+def cupy_note() -> str | None:
+    from jevons.engine.execution.backends import BACKENDS
+
     if importlib.util.find_spec("cupy") is None:
         return "skipped: cupy not installed"
-    if throughput.cupy_or_none() is None:
+    if not BACKENDS["cupy"].available():
         return "skipped: cupy sees no GPU"
     return None
 
@@ -427,8 +507,8 @@ def throughput_rows(toy: bool, started_at: float) -> dict:
         result["timing"] = "one timed run after a warm-up run (compile excluded)"
     rows = result["rows"]
     failed = False
-    for kind in ("cuda", "cupy-array", "philox-cuda"):
-        note = cupy_note(tp) if kind == "cupy-array" else None
+    for kind in ("cuda", "cupy", "philox-cuda"):
+        note = cupy_note() if kind == "cupy" else None
         if note is not None:
             rows.append({"backend": kind, "status": "skipped", "note": note})
             say(f"throughput: {kind}: {note}")
@@ -501,15 +581,15 @@ def throughput_ratios(rows: list[dict]) -> list[dict]:
         if backend != "cuda":
             continue
         entry: dict = {"steps": steps, "trajectories": n}
-        if ("cupy-array", steps, n) in seconds:
-            entry["cupy_array_over_cuda"] = round(seconds["cupy-array", steps, n] / cuda_s, 2)
+        if ("cupy", steps, n) in seconds:
+            entry["cupy_over_cuda"] = round(seconds["cupy", steps, n] / cuda_s, 2)
         if ("philox-cuda", steps, n) in seconds:
             entry["cuda_over_philox_floor"] = round(cuda_s / seconds["philox-cuda", steps, n], 1)
         ratios.append(entry)
     return ratios
 
 
-# --- part 4: one large sketched run ----------------------------------------------
+# --- part 5: one large sketched run ----------------------------------------------
 
 
 def sketch_run(toy: bool) -> dict:
@@ -591,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json_atomically(path, report)
 
     parts = [
+        ("compile", compile_table, toy),
         ("gpu_tests", gpu_tests, toy),
         ("cuda_vs_numpy", cuda_vs_numpy, toy),
         ("throughput", throughput_rows, toy, started_at),

@@ -5,7 +5,7 @@
 
 For every backend, step count and trajectory count it times ``run_scenario``
 (after one small warm-up run, so compile time is excluded) and reports
-trajectory-steps per second. The ``cupy-array`` row is what a user would write
+trajectory-steps per second. The ``cupy`` backend is what a user would write
 instead of a fused kernel: the NumPy reference model run unchanged on CuPy
 arrays, each step's percentiles taken on the GPU. ``philox-*`` rows time only
 the Philox words the model draws: the floor no backend can beat. A size is
@@ -37,19 +37,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.philox_floor import philox_floor_cpu, philox_floor_cuda_kernel  # noqa: E402
 from jevons import __version__  # noqa: E402
 from jevons.engine.execution.backends import BACKENDS  # noqa: E402
-from jevons.engine.execution.provenance import finish_dataset  # noqa: E402
 from jevons.engine.execution.run import run_scenario  # noqa: E402
 from jevons.engine.execution.settings import RunSettings  # noqa: E402
-from jevons.engine.preparation.input_draws import draw_inputs  # noqa: E402
-from jevons.engine.preparation.plan import build_plan  # noqa: E402
 from jevons.engine.scenario.loading import scenario_from_dict  # noqa: E402
-from jevons.engine.summaries.exact import ExactSummary  # noqa: E402
-from jevons.engine.summaries.periods import PeriodMaxima, step_periods  # noqa: E402
-from jevons.kernels import reference  # noqa: E402
-from jevons.kernels.array_api import to_numpy  # noqa: E402
-from jevons.kernels.array_quantiles import array_reducer  # noqa: E402
-from jevons.kernels.contract import TrajectoryInputs  # noqa: E402
-from jevons.kernels.philox import seed_key  # noqa: E402
 
 STEP_KIND = {365: "1D", 8760: "1h"}
 REPEAT_BELOW_S = 40.0
@@ -73,55 +63,12 @@ def gpu_name() -> str | None:
     return device_name()
 
 
-def cupy_or_none():
-    """CuPy, if it imports and sees a GPU."""
-    try:
-        import cupy
-    except ImportError:
-        return None
-    return cupy if cupy.is_available() else None
-
-
 def why_not_measured(kind: str, gpu: str | None) -> str | None:
-    if kind == "cupy-array" and cupy_or_none() is None:
+    if kind == "cupy" and not BACKENDS["cupy"].available():
         return "not measured: no GPU/CuPy on this machine"
     if kind in ("cuda", "philox-cuda") and gpu is None:
         return "not measured: no GPU on this machine"
     return None
-
-
-def run_reference_on_arrays(scenario, n: int, asarray):
-    """The reference model on arrays made by ``asarray`` (``cupy.asarray``: on the GPU).
-
-    Inputs are drawn on the host, as for every backend, then moved; each step is
-    summarised where it lives, and the horizon totals come back to the host for
-    their quantiles and tail means, as the compiled backends' totals do.
-    """
-    plan = build_plan(scenario)
-    key = seed_key(scenario.simulation.seed)
-    trajectories = np.arange(n, dtype=np.uint64)
-    drawn = draw_inputs(scenario, trajectories, key)
-    inputs = TrajectoryInputs(
-        values={path: asarray(values) for path, values in drawn.values.items()},
-        surge_multipliers=asarray(drawn.surge_multipliers),
-        hardware={field: asarray(values) for field, values in drawn.hardware.items()},
-    )
-    summary = ExactSummary(scenario.simulation.quantiles, plan.steps, array_reducer)
-    step_period, period_starts = step_periods(
-        plan.calendar.step_start, scenario.simulation.reserve_period
-    )
-    reserve = PeriodMaxima(step_period, len(period_starts))
-
-    def on_window(t0: int, values: dict) -> None:
-        reserve.add_window(t0, to_numpy(values["peak_gpus"]))  # as run_scenario's sink does
-        summary.add_window(t0, values)
-
-    totals = reference.simulate(plan, inputs, asarray(trajectories), key, on_window)
-    horizon = {name: to_numpy(array) for name, array in totals.items()}
-    summary.add_horizon({**horizon, "reserve_gpus": reserve.values()})
-    summary.finish()
-    seed = scenario.simulation.seed
-    return finish_dataset(summary, plan, scenario, "", seed, n, "cupy-array", "exact")
 
 
 def scenario_with_steps(path: Path, steps: int):
@@ -135,10 +82,7 @@ def scenario_with_steps(path: Path, steps: int):
 
 def time_backend(backend: str, scenario, n: int) -> float:
     start = time.perf_counter()
-    if backend == "cupy-array":
-        run_reference_on_arrays(scenario, n, cupy_or_none().asarray)
-    else:
-        run_scenario(scenario, RunSettings(trajectories=n, backend=backend))
+    run_scenario(scenario, RunSettings(trajectories=n, backend=backend))
     return time.perf_counter() - start
 
 
@@ -202,7 +146,7 @@ def main() -> None:
     parser.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "chat-assistant.toml")
     parser.add_argument("--sizes", default="1e4,1e5,1e6,1e7")
     parser.add_argument("--steps", default="365,8760")
-    parser.add_argument("--backends", default="numpy,cpu,cuda,cupy-array,philox-cpu,philox-cuda")
+    parser.add_argument("--backends", default="numpy,cpu,cuda,cupy,philox-cpu,philox-cuda")
     parser.add_argument("--max-seconds", type=float, default=120.0)
     parser.add_argument(
         "--repeat", type=int, default=3, help="best of this many runs (those under 40 s)"

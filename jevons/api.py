@@ -82,7 +82,7 @@ def run(
 
     ``source`` is a scenario file's path, TOML text, a table or a :class:`Scenario`.
     ``trajectories``, ``seed`` and ``summary`` (auto, exact, sketch) override the
-    scenario's ``[simulation]``; ``backend`` is auto, cuda, cpu or numpy; ``chunk``
+    scenario's ``[simulation]``; ``backend`` is auto, cuda, cupy, cpu or numpy; ``chunk``
     fixes the trajectories per chunk of a sketched run; ``keep_trajectories`` keeps
     each trajectory's drawn inputs and horizon totals; ``thresholds`` (total_cost
     [USD], max_peak_gpus [GPUs] -> value or values) add exceedance probabilities;

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from benchmarks import gpu_check
+from benchmarks import cuda_build, gpu_check
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "gpu_check.py"
-PARTS = ("gpu_tests", "cuda_vs_numpy", "throughput", "sketch")
+PARTS = ("compile", "gpu_tests", "cuda_vs_numpy", "throughput", "sketch")
 
 
 def test_toy_run_writes_every_section(tmp_path):
@@ -42,6 +42,11 @@ def test_toy_run_writes_every_section(tmp_path):
         assert report[part]["status"] == "passed", (part, report[part])
         assert report[part]["seconds"] > 0
 
+    built = report["compile"]
+    assert built["arch"] == "sm_90" and built["failures"] == []
+    assert {r["kernel"] for r in built["kernels"]} == set(cuda_build.BLOCK_SIZE)
+    assert "| `cuda._run_window` | as shipped | sm_90 |" in built["table"]
+
     tests = report["gpu_tests"]
     assert tests["returncode"] == 0
     assert tests["collected"] and all("::" in test for test in tests["collected"])
@@ -60,15 +65,17 @@ def test_toy_run_writes_every_section(tmp_path):
         assert row["worst"]["variable"] in row["max_relative_by_variable"], name
         assert set(row["max_relative_by_kind"]) == {"step_quantiles", "step_means", "horizon"}
         assert row["numpy_s"] > 0 and row["cuda_s"] > 0, name
+        # CuPy sees no GPU here: recorded as skipped, and the scenario still passes
+        assert row["cupy"]["status"] == "skipped" and "CuPy" in row["cupy"]["note"], name
 
     rows = {row["backend"]: row for row in report["throughput"]["rows"]}
-    assert set(rows) == {"cuda", "cupy-array", "philox-cuda"}
+    assert set(rows) == {"cuda", "cupy", "philox-cuda"}
     cuda = rows["cuda"]
     assert cuda["status"] == "measured"
     assert [cuda["steps"], cuda["trajectories"]] == sizes["throughput"][0]
     assert cuda["seconds"] > 0 and cuda["trajectory_steps_per_s"] > 0
-    if rows["cupy-array"]["status"] == "skipped":
-        assert "cupy" in rows["cupy-array"]["note"]
+    if rows["cupy"]["status"] == "skipped":
+        assert "cupy" in rows["cupy"]["note"]
     assert rows["philox-cuda"]["status"] == "measured"
 
     sketch = report["sketch"]

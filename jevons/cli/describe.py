@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from jevons.cli.console import out, print_table, user_errors
+from jevons.cli.options import BackendOption
 from jevons.engine.scenario.loading import load_scenario
 from jevons.report.describe import DEFAULT_TRAJECTORIES, Description, Layer, describe
 
@@ -112,9 +113,7 @@ def describe_command(
             help="Trajectories of the short run beside the medians; 0: no run.",
         ),
     ] = DEFAULT_TRAJECTORIES,
-    backend: Annotated[
-        str, typer.Option(help="auto (cuda if a GPU is usable, else cpu), cuda, cpu or numpy.")
-    ] = "auto",
+    backend: BackendOption = "auto",
     at: Annotated[
         str,
         typer.Option(

@@ -61,7 +61,7 @@ SummaryOption = Annotated[
     ),
 ]
 BackendOption = Annotated[
-    str, typer.Option(help="auto (cuda if a GPU is usable, else cpu), cuda, cpu or numpy.")
+    str, typer.Option(help="auto (the first usable of cuda, cupy, cpu), cuda, cupy, cpu or numpy.")
 ]
 
 

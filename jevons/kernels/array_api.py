@@ -36,10 +36,22 @@ def device(*values: Any) -> Any:
     return None
 
 
+def reshape(array: Array, shape: tuple[int, ...]) -> Array:
+    """``array`` in ``shape``: the standard's function for array API arrays (the standard
+    has no method), the array's own method for numba.cuda device arrays."""
+    if is_array_api_obj(array):
+        return namespace(array).reshape(array, shape)
+    return array.reshape(shape)
+
+
 def to_numpy(array: Array) -> np.ndarray:
     """``array`` as a NumPy array on the host: copied from a GPU, shared if already there."""
     if isinstance(array, np.ndarray):
         return array
     if array_api_compat.is_cupy_array(array):
         return array.get()  # CuPy refuses NumPy's implicit conversion: copying is explicit
+    if hasattr(array, "copy_to_host"):  # a numba.cuda device array
+        return array.copy_to_host()
+    if not is_array_api_obj(array):  # a list or a Python number
+        return np.asarray(array)
     return np.from_dlpack(array)  # the standard's interchange protocol, for host memory

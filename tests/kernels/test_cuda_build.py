@@ -167,4 +167,5 @@ def test_every_kernel_builds_for_every_architecture(tmp_path):
         assert r["blocks_per_sm"] >= 1, r
     # the table in the docs is this run's
     table = cuda_build.markdown_table(report["kernels"])
-    assert table in DOCS.read_text(), "docs/gpu.md is stale: python benchmarks/cuda_build.py --docs docs/gpu.md"
+    stale = "docs/gpu.md is stale: python benchmarks/cuda_build.py --docs docs/gpu.md"
+    assert table in DOCS.read_text(), stale

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jevons.errors import BackendUnavailableError
+from jevons.errors import BackendUnavailableError, InternalError, JevonsError
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,27 @@ def _cuda_simulate():
     return simulate
 
 
+def _cupy_available() -> bool:
+    """CuPy sees a GPU with a working driver (the simulator does not count)."""
+    if importlib.util.find_spec("cupy") is None:
+        return False
+    from jevons.kernels.cupy_arrays import cupy_or_none
+
+    return cupy_or_none() is not None
+
+
+def _cupy_simulate():
+    from jevons.kernels.cupy_arrays import simulate
+
+    return simulate
+
+
+def _array_reducer():
+    from jevons.kernels.array_quantiles import array_reducer
+
+    return array_reducer
+
+
 BACKENDS: dict[str, Backend] = {
     "cuda": Backend(
         "cuda",
@@ -85,6 +106,13 @@ BACKENDS: dict[str, Backend] = {
         _cuda_available,
         _cuda_simulate,
         _device_reducer,
+    ),
+    "cupy": Backend(
+        "cupy",
+        "reference model on CuPy arrays on an NVIDIA GPU (no numba-cuda needed)",
+        _cupy_available,
+        _cupy_simulate,
+        _array_reducer,
     ),
     "cpu": Backend(
         "cpu",
@@ -97,9 +125,12 @@ BACKENDS: dict[str, Backend] = {
         "numpy", "vectorised NumPy reference model", lambda: True, _numpy_simulate, _numpy_reducer
     ),
 }
-PREFERENCE = ("cuda", "cpu", "numpy")
+PREFERENCE = ("cuda", "cupy", "cpu", "numpy")
+GPU_BACKENDS = ("cuda", "cupy")
 UNAVAILABLE_HINT = {
     "cuda": "it needs an NVIDIA GPU with a working driver and numba-cuda:"
+    " pip install 'jevons[cuda12]' (or [cuda13])",
+    "cupy": "it needs an NVIDIA GPU with a working driver and CuPy:"
     " pip install 'jevons[cuda12]' (or [cuda13])",
     "cpu": "it needs numba: pip install numba",
 }
@@ -121,3 +152,31 @@ def get_backend(name: str) -> Backend:
         hint = UNAVAILABLE_HINT.get(name, "")
         raise BackendUnavailableError(f"backend '{name}' cannot run on this machine; {hint}")
     return backend
+
+
+# Where the GPU's toolchain and driver raise from: numba's compiler and numba-cuda's
+# driver bindings, CuPy, NVIDIA's cuda-python.
+_GPU_ERROR_MODULES = ("numba", "cupy", "cupy_backends", "cuda")
+# numba-cuda's compile stages: a kernel that does not build is a fault of jevons
+_COMPILE_ERRORS = ("NumbaError", "NvvmError", "NvvmSupportError", "NvrtcError")
+
+
+def gpu_failure(backend: str, exc: BaseException) -> JevonsError | None:
+    """A GPU backend's failure to build or launch its kernels, as one line naming the
+    backend and the reason; None for anything else, which keeps its traceback."""
+    if backend not in GPU_BACKENDS:
+        return None
+    module = type(exc).__module__ or ""
+    if module.split(".")[0] not in _GPU_ERROR_MODULES:
+        return None
+    reason = " ".join(str(exc).split())
+    reason = f"{type(exc).__name__}: {reason[:400]}" if reason else type(exc).__name__
+    if any(base.__name__ in _COMPILE_ERRORS for base in type(exc).__mro__):
+        return InternalError(
+            f"backend '{backend}': a kernel did not compile for this GPU ({reason});"
+            " please report it with `jevons --version`; --backend cpu runs without the GPU"
+        )
+    return BackendUnavailableError(
+        f"backend '{backend}' could not run on this GPU ({reason}); check the driver"
+        " (nvidia-smi) and the CUDA extra installed; --backend cpu runs without the GPU"
+    )

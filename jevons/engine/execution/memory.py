@@ -1,13 +1,14 @@
 """Sizing work to memory: refuse what cannot fit, and chunk what can.
 
 Exact summaries hold every trajectory of a window of steps at once; sketched
-runs simulate chunks sized from the memory available (the GPU's for ``cuda``).
+runs simulate chunks sized from the memory available (the GPU's for the GPU backends).
 """
 
 from __future__ import annotations
 
 import os
 
+from jevons.engine.execution.backends import GPU_BACKENDS
 from jevons.engine.output.variables import MONETIZED, SIGNED, VARIABLES
 from jevons.engine.summaries.periods import step_periods
 from jevons.engine.summaries.sketch import SketchSpec
@@ -111,9 +112,13 @@ def available_memory_bytes() -> int | None:
     return physical_memory_bytes()
 
 
-def free_device_bytes() -> int | None:
+def free_device_bytes(backend: str = "cuda") -> int | None:
+    """Free memory of the GPU that ``backend`` runs on (None where none can be read)."""
     try:
-        from jevons.kernels.cuda import free_memory_bytes
+        if backend == "cupy":
+            from jevons.kernels.cupy_arrays import free_memory_bytes
+        else:
+            from jevons.kernels.cuda import free_memory_bytes
 
         return free_memory_bytes()
     except Exception:  # no driver, or the simulator: fall back to the host's figure
@@ -122,17 +127,23 @@ def free_device_bytes() -> int | None:
 
 def chunk_size(plan: ModelPlan, n: int, backend: str, mode: str) -> int:
     """Trajectories simulated together: all of them for exact summaries; else as many
-    as a quarter of the free memory (of the GPU for ``cuda``) holds, up to a cap."""
+    as a quarter of the free memory (of the GPU for a GPU backend) holds, up to a cap."""
     if mode == "exact":
         return max(n, 1)
     per_trajectory = estimated_bytes(plan, 1)
-    limit = DEVICE_CHUNK if backend == "cuda" else HOST_CHUNK
-    free = (free_device_bytes() if backend == "cuda" else None) or available_memory_bytes()
+    on_gpu = backend in GPU_BACKENDS
+    limit = DEVICE_CHUNK if on_gpu else HOST_CHUNK
+    free = (free_device_bytes(backend) if on_gpu else None) or available_memory_bytes()
     if free is not None:
         limit = min(limit, max(1024, int(0.25 * free / per_trajectory)))
     return max(1, min(n, limit))
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """A GPU allocation failure (numba-cuda reports it as CUDA_ERROR_OUT_OF_MEMORY)."""
-    return isinstance(exc, MemoryError) or "OUT_OF_MEMORY" in str(exc)
+    """A GPU allocation failure: numba-cuda reports CUDA_ERROR_OUT_OF_MEMORY, CuPy raises
+    its own ``cupy.cuda.memory.OutOfMemoryError``."""
+    return (
+        isinstance(exc, MemoryError)
+        or "OUT_OF_MEMORY" in str(exc)
+        or type(exc).__name__ == "OutOfMemoryError"
+    )

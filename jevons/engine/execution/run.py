@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import xarray as xr
 
-from jevons.engine.execution.backends import get_backend
+from jevons.engine.execution.backends import GPU_BACKENDS, get_backend, gpu_failure
 from jevons.engine.execution.memory import (
     check_memory,
     check_sketch_memory,
@@ -145,7 +145,8 @@ def simulate_summary(
         inputs = draw_inputs(scenario, trajectories, key, total or stop)
         # On a GPU, a chunk's windows go to a scratch summary first, so that a chunk
         # that runs out of memory can be retried smaller without counting twice.
-        target = summary if mode == "exact" or chosen.name != "cuda" else summary.empty_like()
+        on_gpu = chosen.name in GPU_BACKENDS
+        target = summary if mode == "exact" or not on_gpu else summary.empty_like()
         total_chunks = chunks_done + 1 + -(-(stop - first - count) // size)
         reserve = PeriodMaxima(step_period, len(period_starts))
 
@@ -170,10 +171,13 @@ def simulate_summary(
             totals = simulate(plan, inputs, trajectories, key, on_window)
         except Exception as exc:
             retry = mode != "exact" and count > 1
-            if chosen.name == "cuda" and retry and is_out_of_memory(exc):
+            if on_gpu and retry and is_out_of_memory(exc):
                 size = max(1, count // 2)
                 log.info("out of GPU memory: chunks of %s trajectories from now on", f"{size:,}")
                 continue
+            failure = gpu_failure(chosen.name, exc)
+            if failure is not None:
+                raise failure from exc
             raise
         # each trajectory's per-period maxima are a horizon value like its totals
         totals = {**totals, "reserve_gpus": reserve.values()}

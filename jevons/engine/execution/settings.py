@@ -30,7 +30,7 @@ class RunSettings:
 
     ``trajectories`` and ``seed`` replace ``simulation.trajectories`` and
     ``simulation.seed``; ``summary`` (auto, exact or sketch) replaces
-    ``simulation.summary``; ``backend`` is auto, cuda, cpu or numpy; ``chunk``
+    ``simulation.summary``; ``backend`` is auto, cuda, cupy, cpu or numpy; ``chunk``
     fixes the trajectories per chunk of a sketched run (default: sized from
     memory); ``keep_trajectories`` keeps each trajectory's drawn inputs and horizon
     totals (for sensitivity analysis); ``thresholds`` maps total_cost [USD] or
@@ -52,7 +52,9 @@ class RunSettings:
             if value is not None:
                 object.__setattr__(self, name, _checked_key(key, value))
         if not isinstance(self.backend, str):
-            raise JevonsError(f"backend: a name (auto, cuda, cpu or numpy), got {self.backend!r}")
+            raise JevonsError(
+                f"backend: a name (auto, cuda, cupy, cpu or numpy), got {self.backend!r}"
+            )
         if self.summary is not None:
             summary = str(self.summary)
             if summary not in SUMMARIES:

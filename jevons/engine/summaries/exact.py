@@ -18,6 +18,7 @@ from jevons.engine.summaries.confidence import order_statistic_ranks, quantile_b
 from jevons.engine.summaries.exceedance import ExceedanceCounts
 from jevons.engine.summaries.reducers import RowReducer, numpy_reducer
 from jevons.engine.summaries.tails import tail_counts
+from jevons.kernels.array_api import reshape
 
 
 def tail_mean(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
@@ -73,7 +74,7 @@ class ExactSummary:
         wanted = self.quantiles if VARIABLES[name].stat == "quantiles" else self.quantiles[:0]
         if extra is not None:
             wanted = np.concatenate([wanted, extra])
-        q, means = self.reduce(array.reshape(-1, shape[-1]), wanted)
+        q, means = self.reduce(reshape(array, (-1, shape[-1])), wanted)
         return np.moveaxis(q.reshape(*lead, -1), -1, 0), means.reshape(lead)
 
     def _bound_levels(self, n: int) -> np.ndarray:

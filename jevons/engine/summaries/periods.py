@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from jevons.kernels.array_api import to_numpy
+
 MONTHS_PER_PERIOD = {"month": 1, "quarter": 3}
 
 
@@ -35,11 +37,6 @@ def step_periods(step_start: np.ndarray, period: str) -> tuple[np.ndarray, np.nd
     return index.astype(np.int64).reshape(-1), starts
 
 
-def _host(array) -> np.ndarray:
-    if hasattr(array, "copy_to_host"):  # a numba.cuda device array
-        return array.copy_to_host()
-    return np.asarray(array)
-
 
 class PeriodMaxima:
     """One chunk's running maxima of ``peak_gpus`` per (hardware, period, trajectory)."""
@@ -51,7 +48,7 @@ class PeriodMaxima:
 
     def add_window(self, t0: int, peak_gpus) -> None:
         """Fold in steps ``t0 ..`` of ``peak_gpus`` (window steps, hardware, trajectories)."""
-        window = np.asarray(_host(peak_gpus), dtype=np.float64)
+        window = np.asarray(to_numpy(peak_gpus), dtype=np.float64)
         count = window.shape[0]
         if self.maxima is None:
             # every period holds at least one step, so -inf never survives a full horizon

@@ -22,15 +22,7 @@ from jevons.engine.summaries.signed import (
     split_signed,
 )
 from jevons.engine.summaries.sketch import RowSketches, SketchSpec
-
-
-def _host(array) -> np.ndarray:
-    """A NumPy view of ``array``; device arrays are copied to the host."""
-    if isinstance(array, np.ndarray):
-        return array
-    if hasattr(array, "copy_to_host"):  # numba.cuda device array
-        return array.copy_to_host()
-    return np.asarray(array)
+from jevons.kernels.array_api import to_numpy
 
 
 def _on_gpu(array) -> bool:
@@ -106,12 +98,13 @@ class SketchSummary:
             if _on_gpu(array):
                 _add_on_device(sketch, array.reshape(count * cells, n), rows)
             else:
-                sketch.add(array.reshape(count * cells, n), rows=rows, compiled=self.compiled)
+                host = to_numpy(array).reshape(count * cells, n)
+                sketch.add(host, rows=rows, compiled=self.compiled)
 
     def add_horizon(self, values: dict[str, np.ndarray]) -> None:
         """Add one chunk's per-trajectory horizon values, shaped (*lead dims, trajectories)."""
         for name, array in _with_signed_split(values).items():
-            array = np.asarray(_host(array), dtype=np.float64)
+            array = np.asarray(to_numpy(array), dtype=np.float64)
             lead = array.shape[:-1]
             self.lead_shapes[name] = lead
             cells = int(np.prod(lead, dtype=np.int64))
@@ -190,7 +183,7 @@ def _with_signed_split(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     split = {}
     for name, array in values.items():
         if name in SIGNED:
-            split[name], split[negated_name(name)] = split_signed(_host(array))
+            split[name], split[negated_name(name)] = split_signed(to_numpy(array))
         else:
             split[name] = array
     return split

@@ -1,0 +1,75 @@
+"""A GPU that cannot build or launch jevons' kernels: one line naming the backend and the
+reason, never a traceback; a fault of jevons' own still shows its traceback."""
+
+import pytest
+from numba.core.errors import TypingError
+from numba.cuda.cudadrv.driver import CudaAPIError
+
+from jevons.engine.execution import backends, run
+from jevons.engine.execution.settings import RunSettings
+from jevons.errors import BackendUnavailableError, InternalError
+
+
+def failing_gpu(monkeypatch, name, error):
+    def simulate(plan, inputs, trajectories, key, on_window):
+        raise error
+
+    cpu = backends.get_backend("cpu")
+    fake = backends.Backend(name, "test", lambda: True, lambda: simulate, cpu.reducer)
+    monkeypatch.setattr(run, "get_backend", lambda requested: fake)
+
+
+LAUNCH = CudaAPIError(
+    222, "Call to cuModuleLoadDataEx results in CUDA_ERROR_UNSUPPORTED_PTX_VERSION"
+)
+COMPILE = TypingError("No implementation of function Function(<function shared.array>)")
+
+
+@pytest.mark.parametrize("name", ["cuda", "cupy"])
+def test_a_driver_refusal_is_one_line_naming_the_backend(monkeypatch, hand_scenario, name):
+    failing_gpu(monkeypatch, name, LAUNCH)
+    with pytest.raises(BackendUnavailableError) as caught:
+        run.run_scenario(hand_scenario, RunSettings(trajectories=8))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"backend '{name}' could not run on this GPU" in message
+    assert "CUDA_ERROR_UNSUPPORTED_PTX_VERSION" in message and "--backend cpu" in message
+
+
+def test_a_kernel_that_does_not_compile_is_an_internal_error(monkeypatch, hand_scenario):
+    failing_gpu(monkeypatch, "cuda", COMPILE)
+    with pytest.raises(InternalError, match="a kernel did not compile for this GPU"):
+        run.run_scenario(hand_scenario, RunSettings(trajectories=8))
+
+
+def test_a_cupy_failure_is_one_line(monkeypatch, hand_scenario):
+    error_type = type("CUDARuntimeError", (RuntimeError,), {"__module__": "cupy_backends.cuda"})
+    failing_gpu(monkeypatch, "cupy", error_type("cudaErrorNoKernelImageForDevice"))
+    with pytest.raises(BackendUnavailableError, match="cudaErrorNoKernelImageForDevice"):
+        run.run_scenario(hand_scenario, RunSettings(trajectories=8))
+
+
+def test_other_faults_keep_their_traceback(monkeypatch, hand_scenario):
+    """A bug of jevons' own on a GPU backend, or a numba error on the CPU, is not re-worded."""
+    failing_gpu(monkeypatch, "cuda", IndexError("index 9 is out of bounds"))
+    with pytest.raises(IndexError):
+        run.run_scenario(hand_scenario, RunSettings(trajectories=8))
+    failing_gpu(monkeypatch, "cpu", COMPILE)
+    with pytest.raises(TypingError):
+        run.run_scenario(hand_scenario, RunSettings(trajectories=8))
+
+
+def test_the_command_line_prints_one_line_and_exits_2(monkeypatch, hand_dict, tmp_path):
+    import tomlkit
+    from typer.testing import CliRunner
+
+    from jevons.cli.app import app
+
+    failing_gpu(monkeypatch, "cuda", LAUNCH)
+    scenario = tmp_path / "hand.toml"
+    scenario.write_text(tomlkit.dumps(hand_dict))
+    result = CliRunner().invoke(app, ["run", str(scenario), "-o", str(tmp_path / "r.nc")])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "backend 'cuda' could not run on this GPU" in lines[0]
+    assert not (tmp_path / "r.nc").exists()
