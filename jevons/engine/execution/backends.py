@@ -73,6 +73,10 @@ def _cuda_available() -> bool:
 
 
 def _cuda_simulate():
+    if not cuda_simulator_enabled() and importlib.util.find_spec("cupy") is not None:
+        from jevons.kernels.cupy_memory import use_cupy_pool
+
+        use_cupy_pool()  # before numba-cuda's first context, which binds its allocator
     from jevons.kernels.cuda import simulate
 
     return simulate
