@@ -20,6 +20,7 @@ import jevons.kernels.compile_cache  # noqa: F401  (before any @njit with cache=
 
 THREADS = 256
 COUNT_THREADS = 256
+MAX_GRID_Y = 65_535  # blocks along a grid's y (and z) dimension, on every CUDA GPU
 INF_BITS = int(np.float64(np.inf).view(np.int64))
 
 
@@ -136,6 +137,13 @@ def sketch_rows_on_device(values, shift: int, zero_bits: int):
         return host_i, host_f, np.zeros((rows, 0), dtype=np.int64)
     counts = cuda.to_device(np.zeros((rows, width), dtype=np.int64))
     low = cuda.to_device(np.where(bucketed, key_low, 0).astype(np.int64))
-    grid = ((values.shape[1] + COUNT_THREADS - 1) // COUNT_THREADS, rows)
-    _count_keys[grid, COUNT_THREADS](bits, np.int64(shift), np.int64(zero_bits), low, counts)
+    blocks = (values.shape[1] + COUNT_THREADS - 1) // COUNT_THREADS
+    # rows go on the grid's y dimension, which CUDA caps at 65,535 blocks: a window of
+    # many steps over few trajectories has more rows than that
+    for first in range(0, rows, MAX_GRID_Y):
+        last = min(rows, first + MAX_GRID_Y)
+        _count_keys[(blocks, last - first), COUNT_THREADS](
+            bits[first:last], np.int64(shift), np.int64(zero_bits), low[first:last],
+            counts[first:last],
+        )  # fmt: skip
     return host_i, host_f, counts.copy_to_host()

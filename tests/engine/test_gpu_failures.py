@@ -10,12 +10,17 @@ from jevons.engine.execution.settings import RunSettings
 from jevons.errors import BackendUnavailableError, InternalError
 
 
-def failing_gpu(monkeypatch, name, error):
+def failing_gpu(monkeypatch, name, error, when="launch"):
     def simulate(plan, inputs, trajectories, key, on_window):
         raise error
 
+    def load():
+        if when == "load":  # numba-cuda's first touch of the driver, or a cache that fails
+            raise error
+        return simulate
+
     cpu = backends.get_backend("cpu")
-    fake = backends.Backend(name, "test", lambda: True, lambda: simulate, cpu.reducer)
+    fake = backends.Backend(name, "test", lambda: True, load, cpu.reducer)
     monkeypatch.setattr(run, "get_backend", lambda requested: fake)
 
 
@@ -34,6 +39,29 @@ def test_a_driver_refusal_is_one_line_naming_the_backend(monkeypatch, hand_scena
     assert "\n" not in message
     assert f"backend '{name}' could not run on this GPU" in message
     assert "CUDA_ERROR_UNSUPPORTED_PTX_VERSION" in message and "--backend cpu" in message
+
+
+def test_a_failure_while_loading_the_backend_is_one_line(monkeypatch, hand_scenario):
+    failing_gpu(monkeypatch, "cuda", LAUNCH, when="load")
+    with pytest.raises(BackendUnavailableError, match="could not run on this GPU"):
+        run.run_scenario(hand_scenario, RunSettings(trajectories=8))
+
+
+def test_out_of_gpu_memory_in_an_exact_run_says_what_to_do(monkeypatch, hand_scenario):
+    """A sketched run retries smaller chunks; an exact one is one chunk, and says so."""
+    out_of_memory = CudaAPIError(2, "Call to cuMemAlloc results in CUDA_ERROR_OUT_OF_MEMORY")
+    failing_gpu(monkeypatch, "cuda", out_of_memory)
+    with pytest.raises(BackendUnavailableError, match=r"ran out of GPU memory.*--summary sketch"):
+        run.run_scenario(hand_scenario, RunSettings(trajectories=8, summary="exact"))
+
+
+def test_a_launch_the_driver_refuses_as_configured_is_an_internal_error(
+    monkeypatch, hand_scenario
+):
+    too_many_blocks = CudaAPIError(1, "Call to cuLaunchKernel results in CUDA_ERROR_INVALID_VALUE")
+    failing_gpu(monkeypatch, "cuda", too_many_blocks)
+    with pytest.raises(InternalError, match="could not be launched as configured"):
+        run.run_scenario(hand_scenario, RunSettings(trajectories=8))
 
 
 def test_a_kernel_that_does_not_compile_is_an_internal_error(monkeypatch, hand_scenario):

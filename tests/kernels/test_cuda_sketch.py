@@ -10,11 +10,16 @@ from jevons.engine.summaries.sketch import ZERO_THRESHOLD, RowSketches, SketchSp
 from tests.conftest import requires_gpu
 
 
-def test_device_counts_equal_host_counts():
+@pytest.mark.parametrize("rows_per_launch", [65_535, 3])
+def test_device_counts_equal_host_counts(monkeypatch, rows_per_launch):
+    """Also with the rows split over launches, as a window of more than 65,535 rows is (the
+    grid's y dimension holds at most that many blocks)."""
     from numba import cuda
 
+    from jevons.kernels import cuda_sketch
     from jevons.kernels.cuda_sketch import sketch_rows_on_device
 
+    monkeypatch.setattr(cuda_sketch, "MAX_GRID_Y", rows_per_launch)
     rng = np.random.default_rng(5)
     values = rng.lognormal(2, 3, size=(4, 300))
     values[0, :40] = 0.0

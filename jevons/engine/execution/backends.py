@@ -73,6 +73,11 @@ def _cuda_available() -> bool:
 
 
 def _cuda_simulate():
+    from numba import config
+
+    # the reducers launch one block per output row: a window of few rows is a small grid
+    # by design, which numba-cuda would warn of at every launch
+    config.CUDA_LOW_OCCUPANCY_WARNINGS = False
     if not cuda_simulator_enabled() and importlib.util.find_spec("cupy") is not None:
         from jevons.kernels.cupy_memory import use_cupy_pool
 
@@ -158,11 +163,27 @@ def get_backend(name: str) -> Backend:
     return backend
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A GPU allocation failure: numba-cuda reports CUDA_ERROR_OUT_OF_MEMORY, CuPy raises
+    its own ``cupy.cuda.memory.OutOfMemoryError``."""
+    return (
+        isinstance(exc, MemoryError)
+        or "OUT_OF_MEMORY" in str(exc)
+        or type(exc).__name__ == "OutOfMemoryError"
+    )
+
+
 # Where the GPU's toolchain and driver raise from: numba's compiler and numba-cuda's
 # driver bindings, CuPy, NVIDIA's cuda-python.
 _GPU_ERROR_MODULES = ("numba", "cupy", "cupy_backends", "cuda")
 # numba-cuda's compile stages: a kernel that does not build is a fault of jevons
 _COMPILE_ERRORS = ("NumbaError", "NvvmError", "NvvmSupportError", "NvrtcError")
+# the driver's refusals of a launch's grid, block or resources: a fault of jevons too
+_LAUNCH_CONFIGURATION_ERRORS = (
+    "CUDA_ERROR_INVALID_VALUE",
+    "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES",
+    "CUDA_ERROR_INVALID_CONFIGURATION",
+)
 
 
 def gpu_failure(backend: str, exc: BaseException) -> JevonsError | None:
@@ -175,9 +196,19 @@ def gpu_failure(backend: str, exc: BaseException) -> JevonsError | None:
         return None
     reason = " ".join(str(exc).split())
     reason = f"{type(exc).__name__}: {reason[:400]}" if reason else type(exc).__name__
+    if is_out_of_memory(exc):
+        return BackendUnavailableError(
+            f"backend '{backend}' ran out of GPU memory ({reason}); run fewer trajectories"
+            " at a time: --summary sketch works in chunks sized to the GPU"
+        )
     if any(base.__name__ in _COMPILE_ERRORS for base in type(exc).__mro__):
         return InternalError(
             f"backend '{backend}': a kernel did not compile for this GPU ({reason});"
+            " please report it with `jevons --version`; --backend cpu runs without the GPU"
+        )
+    if any(code in reason for code in _LAUNCH_CONFIGURATION_ERRORS):
+        return InternalError(
+            f"backend '{backend}': a kernel could not be launched as configured ({reason});"
             " please report it with `jevons --version`; --backend cpu runs without the GPU"
         )
     return BackendUnavailableError(

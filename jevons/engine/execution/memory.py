@@ -137,13 +137,3 @@ def chunk_size(plan: ModelPlan, n: int, backend: str, mode: str) -> int:
     if free is not None:
         limit = min(limit, max(1024, int(0.25 * free / per_trajectory)))
     return max(1, min(n, limit))
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """A GPU allocation failure: numba-cuda reports CUDA_ERROR_OUT_OF_MEMORY, CuPy raises
-    its own ``cupy.cuda.memory.OutOfMemoryError``."""
-    return (
-        isinstance(exc, MemoryError)
-        or "OUT_OF_MEMORY" in str(exc)
-        or type(exc).__name__ == "OutOfMemoryError"
-    )

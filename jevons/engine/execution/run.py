@@ -10,12 +10,17 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import xarray as xr
 
-from jevons.engine.execution.backends import GPU_BACKENDS, get_backend, gpu_failure
+from jevons.engine.execution.backends import (
+    GPU_BACKENDS,
+    Backend,
+    get_backend,
+    gpu_failure,
+    is_out_of_memory,
+)
 from jevons.engine.execution.memory import (
     check_memory,
     check_sketch_memory,
     chunk_size,
-    is_out_of_memory,
 )
 from jevons.engine.execution.provenance import finish_dataset
 from jevons.engine.execution.settings import RunSettings
@@ -110,9 +115,34 @@ def simulate_summary(
 
     Returns the summary (finished for exact mode; sketches still open for
     merging otherwise), the drawn inputs and horizon totals when the range ran
-    as one chunk (for ``--keep-trajectories``), and the backend's name.
+    as one chunk (for ``--keep-trajectories``), and the backend's name. A GPU backend
+    that cannot build, launch or fit its kernels says so in one line.
     """
     chosen = get_backend(backend)
+    try:
+        return _summarise(
+            chosen, scenario, plan, trajectory_range=trajectory_range, seed=seed, mode=mode,
+            progress=progress, chunk=chunk, total=total,
+        )  # fmt: skip
+    except Exception as exc:
+        failure = gpu_failure(chosen.name, exc)
+        if failure is None:
+            raise
+        raise failure from exc
+
+
+def _summarise(
+    chosen: Backend,
+    scenario: Scenario,
+    plan: ModelPlan,
+    *,
+    trajectory_range: tuple[int, int],
+    seed: int,
+    mode: str,
+    progress: ProgressCallback | None,
+    chunk: int | None,
+    total: int | None,
+) -> tuple[Summary, dict[str, np.ndarray] | None, str]:
     simulate = chosen.load()
     key = seed_key(seed)
     start, stop = trajectory_range
@@ -175,9 +205,6 @@ def simulate_summary(
                 size = max(1, count // 2)
                 log.info("out of GPU memory: chunks of %s trajectories from now on", f"{size:,}")
                 continue
-            failure = gpu_failure(chosen.name, exc)
-            if failure is not None:
-                raise failure from exc
             raise
         # each trajectory's per-period maxima are a horizon value like its totals
         totals = {**totals, "reserve_gpus": reserve.values()}
