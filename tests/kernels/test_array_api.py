@@ -135,9 +135,8 @@ def test_cupy_backend_equals_numpy_backend(hand_dict, monkeypatch, summary):
 
     stand_in = types.SimpleNamespace(asarray=on_device)
     monkeypatch.setattr(cupy_arrays, "cupy_or_none", lambda: stand_in)
-    monkeypatch.setitem(
-        backends.BACKENDS, "cupy", dataclasses.replace(backends.BACKENDS["cupy"], available=lambda: True)
-    )
+    usable = dataclasses.replace(backends.BACKENDS["cupy"], available=lambda: True)
+    monkeypatch.setitem(backends.BACKENDS, "cupy", usable)
     scenario = calendar_cases(hand_dict)[1]
     settings = dict(trajectories=60, summary=summary)
     expected = run_scenario(scenario, RunSettings(backend="numpy", **settings))
