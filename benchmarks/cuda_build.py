@@ -23,8 +23,9 @@ GPU's first launch would do, short of running:
    the registers and shared memory and the architecture's limits (CUDA C++
    Programming Guide, "Technical Specifications per Compute Capability"; the
    register rule of CUDA's occupancy calculator). The trajectory kernel is also
-   assembled with register caps (``ptxas -maxrregcount``, what ``@cuda.jit(max_registers=)``
-   asks for): what each would cost in spills and gain in occupancy.
+   built with other launch bounds than its own (``@cuda.jit(launch_bounds=...)``:
+   the fewest blocks an SM must hold, which caps the registers ptxas may use):
+   what each would cost in spills and gain in occupancy.
 
 Usage, from the repository root (the ``test`` extra installs what it needs)::
 
@@ -68,8 +69,9 @@ BLOCK_SIZE = {
     "jevons.kernels.cuda_sketch._scan_rows": "THREADS",
     "jevons.kernels.cuda_sketch._count_keys": "COUNT_THREADS",
 }
-# Register caps tried on the trajectory kernel: 3, 4, 5 and 8 blocks of 128 threads
-REGISTER_CAPS = {"_run_window": (168, 128, 96, 64)}
+# Other launch bounds tried on the trajectory kernel: none (as many registers as it
+# wants), and at least 4 or 5 blocks of 128 threads an SM (128 or 96 registers)
+BOUND_VARIANTS = {"_run_window": (None, (128, 4), (128, 5))}
 TABLE_START = "<!-- cuda-build table: written by benchmarks/cuda_build.py -->"
 TABLE_END = "<!-- end of cuda-build table -->"
 
@@ -271,25 +273,28 @@ def compile_for(arch: str, launches: list[dict]) -> list[dict]:
             "block": getattr(module, BLOCK_SIZE[launch["kernel"]]),
             "signature": launch["signature"],
         }
-        try:
-            ptx, _ = cuda.compile_ptx(
-                kernel.py_func,
-                tuple(parse_type(t) for t in launch["signature"]),
-                cc=cc,
-                fastmath=bool(options.get("fastmath")),
-                launch_bounds=options.get("launch_bounds"),
-                lineinfo=bool(options.get("lineinfo")),
-            )
-        except Exception as exc:  # the compile error is the finding
-            message = " ".join(str(exc).split())[:600]
-            rows.append({**base, "variant": "as shipped", "error": f"compile: {message}"})
-            continue
-        caps = [None, *REGISTER_CAPS.get(name, ())]
-        for cap in caps:
-            variant = "as shipped" if cap is None else f"max_registers={cap}"
+        shipped = ("as shipped", options.get("launch_bounds"))
+        variants = [shipped] + [
+            (f"launch_bounds={bounds}" if bounds else "no launch bounds", bounds)
+            for bounds in BOUND_VARIANTS.get(name, ())
+        ]
+        for variant, bounds in variants:
             try:
-                cap = cap or options.get("max_registers")
-                rows.append({**base, "variant": variant, **assemble(ptxas, ptx, arch, cap)})
+                ptx, _ = cuda.compile_ptx(
+                    kernel.py_func,
+                    tuple(parse_type(t) for t in launch["signature"]),
+                    cc=cc,
+                    fastmath=bool(options.get("fastmath")),
+                    launch_bounds=bounds,
+                    lineinfo=bool(options.get("lineinfo")),
+                )
+            except Exception as exc:  # the compile error is the finding
+                message = " ".join(str(exc).split())[:600]
+                rows.append({**base, "variant": variant, "error": f"compile: {message}"})
+                continue
+            try:
+                built = assemble(ptxas, ptx, arch, options.get("max_registers"))
+                rows.append({**base, "variant": variant, **built})
             except RuntimeError as exc:
                 rows.append({**base, "variant": variant, "error": str(exc)[:600]})
     return rows
@@ -411,11 +416,13 @@ def build(archs: list[str]) -> dict:
             per_arch = list(pool.map(one, archs))
     rows = [row for arch_rows in per_arch for row in arch_rows]
     order = {kernel: i for i, kernel in enumerate(BLOCK_SIZE)}
+    variants: dict[str, int] = {}
+    for row in rows:  # in the order first seen: as shipped, then the others tried
+        variants.setdefault(row["variant"], len(variants))
     rows.sort(
         key=lambda r: (
             order.get(r["kernel"], len(order)),
-            r["variant"] != "as shipped",
-            -int(r["variant"].partition("=")[2] or 0),  # the loosest register cap first
+            variants[r["variant"]],
             int(r["arch"].removeprefix("sm_")),
         )
     )
