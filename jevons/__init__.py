@@ -10,15 +10,10 @@ validates a scenario; ``RunSettings`` holds a run's overrides.
 """
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from jevons._version import __version__
 from jevons.errors import JevonsError, ScenarioError
-
-try:
-    __version__ = version("jevons")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
 
 # Loaded on first use, so that `import jevons` stays light: the command line and
 # every Dask worker import this package before they need the engine.

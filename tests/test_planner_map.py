@@ -6,8 +6,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from jevons.analytics.sensitivity import VARIABLES as SENSITIVITY_VARIABLES
-from jevons.engine.output.variables import VARIABLES
 from jevons.engine.scenario.schema import HardwareUncertainty, Scenario
+from jevons.kernels.variables import VARIABLES
 
 README = Path(__file__).parents[1] / "README.md"
 # coordinates and dims a row may name besides variables

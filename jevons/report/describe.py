@@ -29,7 +29,6 @@ import numpy as np
 
 from jevons.engine.execution.run import run_scenario
 from jevons.engine.execution.settings import RunSettings
-from jevons.engine.output.variables import VARIABLES
 from jevons.engine.preparation.input_draws import median_inputs
 from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.schema import Scenario
@@ -38,6 +37,7 @@ from jevons.kernels import layers, reference
 from jevons.kernels.constants import HOURS_PER_DAY
 from jevons.kernels.contract import ModelPlan, TrajectoryInputs, surge_path
 from jevons.kernels.philox import seed_key
+from jevons.kernels.variables import VARIABLES
 
 DEFAULT_TRAJECTORIES = 2_000
 STEP_CHOICES = ("peak", "start", "end")

@@ -18,7 +18,7 @@ import jevons
 from jevons.cli.main import app
 from jevons.engine.execution.run import NonFiniteResultError
 from jevons.engine.output.files import write_dataset
-from tests.cli.test_cli import GOOD, write
+from tests.helpers import GOOD, write
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

@@ -1,6 +1,5 @@
 """The command line as a user drives it: exit codes, messages, files."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,35 +8,9 @@ from typer.testing import CliRunner
 
 from jevons.cli.main import app
 from tests.conftest import SCENARIOS
+from tests.helpers import GOOD, write
 
 runner = CliRunner()
-
-GOOD = """
-[horizon]
-start = 2027-01-01
-steps = 3
-
-[simulation]
-trajectories = 20
-
-[users]
-initial = { dist = "lognormal", median = 1000, p95 = 2000 }
-
-[usage]
-sessions_per_user_per_day = 1
-requests_per_session = 2
-input_tokens_per_request = 300
-output_tokens_per_call = 100
-
-[supply]
-hardware = "h200-hgx"
-"""
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "scenario.toml"
-    path.write_text(text)
-    return path
 
 
 def test_seed_table_reproduces_cost_per_token(tmp_path):

@@ -9,7 +9,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from jevons.cli.main import app
-from tests.cli.test_cli import GOOD
+from tests.helpers import GOOD
 
 runner = CliRunner()
 

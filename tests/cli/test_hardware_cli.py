@@ -9,7 +9,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from jevons.cli.main import app
-from tests.cli.test_cli import GOOD, write
+from tests.helpers import GOOD, write
 
 runner = CliRunner()
 TABLE = tomllib.loads(resources.files("jevons.catalog").joinpath("hardware.toml").read_text())

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import jevons
 from jevons.cli.main import app
 from jevons.engine.scenario.schema import Simulation
-from tests.cli.test_cli import GOOD, write
+from tests.helpers import EARLIER, GOOD, earlier_output, refused, write
 
 runner = CliRunner()
 
@@ -24,26 +24,7 @@ def bound(name: str, which: str):
 
 TOP = bound("trajectories", "le")
 
-EARLIER = b"an earlier result"
 SHARDS = 5
-
-
-def refused(result, *words: str) -> str:
-    """The one error line of a refused command; it holds every one of ``words``."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    assert isinstance(result.exception, SystemExit)
-    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, result.output
-    for word in words:
-        assert word in lines[0], result.output
-    return lines[0]
-
-
-def earlier_output(folder: Path, name: str = "out.nc") -> Path:
-    path = folder / name
-    path.write_bytes(EARLIER)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 import jevons
 from jevons.cli.main import app
-from tests.cli.test_cli import GOOD, write
+from tests.helpers import GOOD, write
 
 runner = CliRunner()
 

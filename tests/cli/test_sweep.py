@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from jevons.cli.main import app
 from jevons.engine.scenario.sweep_grid import parse_set_option, parse_value
 from jevons.errors import ScenarioError
-from tests.cli.test_cli import GOOD, write
+from tests.helpers import GOOD, write
 
 runner = CliRunner()
 

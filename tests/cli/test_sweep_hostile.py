@@ -19,7 +19,7 @@ from jevons.engine.execution import sweeps
 from jevons.engine.scenario.loading import parse_scenario_text
 from jevons.engine.scenario.schema import STEP_HOURS
 from jevons.errors import JevonsError, ScenarioError
-from tests.cli.test_cli import GOOD, write
+from tests.helpers import GOOD, write
 
 runner = CliRunner()
 FAST = ["-n", "10", "--backend", "numpy", "-q"]

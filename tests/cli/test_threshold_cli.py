@@ -6,7 +6,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from jevons.cli.main import app
-from tests.cli.test_cli import GOOD, write
+from tests.helpers import GOOD, write
 
 runner = CliRunner()
 

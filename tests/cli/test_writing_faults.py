@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from jevons.cli import console
 from jevons.cli.main import app
 from jevons.engine.output.files import open_result
-from tests.cli.test_cli import GOOD, write
+from tests.helpers import GOOD, write
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,9 +18,7 @@ from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.errors import ScenarioError
 from jevons.kernels.philox import parameter_word, seed_key
 from jevons.kernels.variates import uniform_from_word
-from tests.cli.test_cli import GOOD, write
-from tests.cli.test_hostile_cli import earlier_output, refused
-from tests.engine.test_uncertain_supply import assert_datasets_equal
+from tests.helpers import GOOD, assert_datasets_equal, earlier_output, refused, write
 
 GROWTH, SHARE, HIT = "users.growth_per_month", "reasoning.share", "cache.hit_rate"
 # Their distributions, in the scenario and as SciPy writes them.

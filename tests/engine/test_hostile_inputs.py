@@ -21,8 +21,8 @@ from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.errors import JevonsError, ScenarioError
-from tests.cli.test_cli import GOOD
 from tests.conftest import HAND_SCENARIO
+from tests.helpers import GOOD, toml_document
 
 runner = CliRunner()
 
@@ -415,36 +415,6 @@ def test_a_positive_input_whose_draws_reach_zero_is_refused(hand_dict):
     assert path == "users.initial" and "draws down to 0" in message
 
 
-def _toml(value) -> str:
-    """A TOML value (inline tables and arrays), enough for a scenario dict."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return (
-            "nan"
-            if math.isnan(value)
-            else ("inf" if value > 0 else "-inf")
-            if math.isinf(value)
-            else repr(value)
-        )
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
-
-
-def _toml_document(data: dict) -> str:
-    lines = [f"{k} = {_toml(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    for section, table in data.items():
-        if isinstance(table, dict):
-            lines.append(f"[{section}]")
-            lines += [f"{k} = {_toml(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.sampled_from(MUTABLE), value=HOSTILE)
 def test_the_cli_refuses_a_hostile_file_in_one_line_or_replaces_the_result(path, value):
@@ -458,7 +428,7 @@ def test_the_cli_refuses_a_hostile_file_in_one_line_or_replaces_the_result(path,
     _set(data, path, value)
     with tempfile.TemporaryDirectory() as folder:
         scenario, out = Path(folder) / "hostile.toml", Path(folder) / "out.nc"
-        scenario.write_text(_toml_document(data))
+        scenario.write_text(toml_document(data))
         out.write_bytes(b"an earlier result")
         result = runner.invoke(
             app, ["run", str(scenario), "-o", str(out), "-n", "3", "--backend", "numpy", "-q"]

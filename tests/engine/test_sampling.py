@@ -16,7 +16,7 @@ from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.errors import JevonsError, ScenarioError
 from jevons.kernels.philox import parameter_word, seed_key
 from jevons.kernels.variates import uniform_from_word
-from tests.cli.test_cli import GOOD, write
+from tests.helpers import GOOD, write
 
 SHARE, DRIFT, HIT = "reasoning.share", "cache.drift_per_month", "cache.hit_rate"
 THROUGHPUT = "test-gpu throughput_factor"  # held in TrajectoryInputs.hardware, profile 0

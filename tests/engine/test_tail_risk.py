@@ -19,7 +19,7 @@ from jevons.engine.scenario.loading import parse_scenario_text, scenario_from_di
 from jevons.engine.scenario.schema import Risk
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.errors import JevonsError
-from tests.engine.test_hostile_inputs import _toml_document
+from tests.helpers import toml_document
 
 N = 200
 QUANTILES = [0.5, 0.9, 0.95, 0.99]
@@ -45,7 +45,7 @@ def uncertain(hand_dict, thresholds=None, text=False):
     if thresholds is not None:
         hand_dict["risk"] = {"thresholds": thresholds}
     if text:
-        document = _toml_document(hand_dict)
+        document = toml_document(hand_dict)
         return parse_scenario_text(document, "risk.toml"), document
     return scenario_from_dict(hand_dict)
 

@@ -13,18 +13,10 @@ from jevons.kernels import reference
 from jevons.kernels.philox import parameter_word, seed_key
 from jevons.kernels.variates import uniform_from_word
 from tests.conftest import first_trajectory, simulate_per_trajectory
-from tests.kernels.test_model import hand_arithmetic
+from tests.helpers import assert_datasets_equal, hand_arithmetic
 
 HOURS_PER_YEAR = 365.25 * 24
 PRICE_PATH = "supply.uncertainty.test-gpu.cost_per_gpu_hour"
-
-
-def assert_datasets_equal(a, b, rtol=0.0):
-    assert set(a.data_vars) == set(b.data_vars)
-    for name in a.data_vars:
-        np.testing.assert_allclose(
-            a[name].values, b[name].values, rtol=rtol, atol=0, equal_nan=True, err_msg=name
-        )
 
 
 def test_fixed_figures_equal_the_profile_without_a_table(hand_dict):

@@ -24,8 +24,7 @@ from jevons.kernels.array_quantiles import array_reducer
 from jevons.kernels.contract import TrajectoryInputs
 from jevons.kernels.philox import philox4x32, seed_key
 from tests.conftest import HAND_SCENARIO, SCENARIOS
-from tests.kernels.test_kernels import calendar_cases, short_scenario
-from tests.kernels.test_philox import KNOWN_ANSWERS
+from tests.helpers import KNOWN_ANSWERS, calendar_cases, short_scenario
 
 DEVICE = xps.Device("device1")
 

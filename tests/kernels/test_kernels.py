@@ -1,6 +1,5 @@
 """The compiled kernels against the NumPy reference, on the same random numbers."""
 
-import tomllib
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from jevons.kernels.philox import philox4x32, seed_key
 from jevons.kernels.scalar_rng import normal, philox4x32_10, uniform
 from jevons.kernels.variates import normal_from_word, uniform_from_word
 from tests.conftest import SCENARIOS, requires_gpu
+from tests.helpers import calendar_cases, short_scenario
 
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))
 words32 = st.integers(min_value=0, max_value=2**32 - 1)
@@ -126,15 +126,6 @@ def test_backends_give_the_same_percentiles(compiled_backend, path):
         )
 
 
-def short_scenario(path, steps):
-    """A shipped scenario cut to a few steps (surges outside them dropped)."""
-    with open(path, "rb") as f:
-        data = tomllib.load(f)
-    data["horizon"]["steps"] = steps
-    data.get("variability", {}).pop("surges", None)
-    return scenario_from_dict(data)
-
-
 def test_kernel_with_surges_and_fleet(compiled_backend, hand_dict):
     hand_dict["variability"]["surges"] = [
         {
@@ -187,41 +178,6 @@ def test_end_to_end_with_reductions_where_the_backend_runs(compiled_backend, han
         np.testing.assert_allclose(
             b[name].values, a[name].values, rtol=1e-9, equal_nan=True, err_msg=name
         )
-
-
-def calendar_cases(hand_dict):
-    """Hourly and weekly steps, surges covering part of a step (above and below 1),
-    fixed fleets and count noise: the paths the daily shipped scenarios do not take."""
-    base = {
-        "users": {"initial": {"dist": "lognormal", "median": 30, "p95": 3000}, "volatility": 0.3},
-        "fleet": {"policy": "fixed", "sizes": [1, 4, 40]},
-    }
-    hourly = {
-        **base,
-        "horizon": {"start": "2027-01-01", "step": "1h", "steps": 48},
-        "surges": [{"name": "launch", "start": "2027-01-02", "end": "2027-01-02",
-                    "multiplier": {"dist": "uniform", "low": 0.5, "high": 3}}],
-    }  # fmt: skip
-    weekly = {
-        **base,
-        "horizon": {"start": "2027-01-01", "step": "7D", "steps": 4},
-        "surges": [{"name": "lull", "start": "2027-01-09", "end": "2027-01-10",
-                    "multiplier": {"dist": "uniform", "low": 0, "high": 2}}],
-    }  # fmt: skip
-    cases = []
-    for case in (hourly, weekly):
-        d = {
-            **hand_dict,
-            "users": case["users"],
-            "fleet": case["fleet"],
-            "horizon": case["horizon"],
-        }
-        d["variability"] = {
-            **hand_dict["variability"], "count_noise": True, "step_noise": 0.2,
-            "weekday_weights": [1, 1, 1, 1, 1.2, 0.6, 0.5], "surges": case["surges"],
-        }  # fmt: skip
-        cases.append(scenario_from_dict(d))
-    return cases
 
 
 @pytest.mark.parametrize("case", [0, 1], ids=["hourly", "weekly"])

@@ -11,46 +11,7 @@ from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.kernels import layers
 from jevons.kernels.philox import seed_key
 from tests.conftest import first_trajectory, simulate_per_trajectory
-
-DAYS_PER_MONTH = 365.25 / 12
-
-
-def hand_arithmetic():
-    """HAND_SCENARIO worked by hand: each of its three daily steps, every layer."""
-    t = np.arange(3)
-    users = 1000 * 1.1 ** (t / DAYS_PER_MONTH)
-    requests = users * 2 * 3
-    calls = 4 * requests
-    input_tokens = requests * (500 * 4 + 100 * 4 * 3 / 2)
-    output = 200 * calls
-    thinking = calls * 0.25 * 600  # min(1000, budget 600)
-    prefill = 0.5 * input_tokens
-    prefill_seconds = prefill / 1000
-    decode_seconds = (output + thinking) / 100
-    gpu_hours = (prefill_seconds + decode_seconds) / 3600 / 0.5
-    peak_share = 3 / 26  # busiest hour's weight / sum of the day's weights
-    cost = gpu_hours * 2.0 + gpu_hours * 1.0 * 0.1
-    return {
-        "users": users,
-        "requests": requests,
-        "llm_calls": calls,
-        "input_tokens": input_tokens,
-        "cached_input_tokens": 0.5 * input_tokens,
-        "prefill_tokens": prefill,
-        "output_tokens": output,
-        "thinking_tokens": thinking,
-        "cache_hit_rate": np.full(3, 0.5),
-        "gpu_hours": gpu_hours,
-        "peak_gpus": gpu_hours * peak_share,
-        "peak_prefill_gpus": prefill_seconds / 3600 / 0.5 * peak_share,
-        "peak_decode_gpus": decode_seconds / 3600 / 0.5 * peak_share,
-        "peak_hour_requests": requests * peak_share,
-        "cost": cost,
-        "energy_kwh": gpu_hours,
-        "cost_per_mtok": cost / output * 1e6,
-        "cost_per_mtok_all": cost / (input_tokens + output + thinking) * 1e6,
-        "tokens_per_mw": (output + thinking) * 1000 / (gpu_hours * 3600),
-    }
+from tests.helpers import DAYS_PER_MONTH, hand_arithmetic
 
 
 def test_zero_variance_scenario_equals_hand_arithmetic(backend, hand_scenario):

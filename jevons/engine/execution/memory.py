@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 
 from jevons.engine.execution.backends import GPU_BACKENDS
-from jevons.engine.output.variables import MONETIZED, SIGNED, VARIABLES
 from jevons.engine.summaries.periods import step_periods
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.errors import JevonsError
 from jevons.kernels import layout
 from jevons.kernels.contract import HARDWARE_FIELDS, PARAMETER_PATHS, ModelPlan
 from jevons.kernels.step_windows import MIN_WINDOW_STEPS, output_rows
+from jevons.kernels.variables import MONETIZED, SIGNED, VARIABLES
 
 # Trajectories per chunk on the host: a chunk's outputs fill a window of steps, and
 # past ~1e5 trajectories a window holds so few steps that the kernel's per-window

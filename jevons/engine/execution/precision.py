@@ -39,13 +39,13 @@ from jevons.engine.execution.run import (
     summary_mode,
 )
 from jevons.engine.execution.settings import RunSettings
-from jevons.engine.output.variables import CONFIDENCE_OF
 from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.loading import validate_key
 from jevons.engine.scenario.schema import Scenario
 from jevons.engine.scenario.source import scenario_toml
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.errors import JevonsError, ScenarioError
+from jevons.kernels.variables import CONFIDENCE_OF
 
 PRECISION_QUANTILE = 0.95  # the percentile whose interval a target narrows
 DEFAULT_MAX_TRAJECTORIES = 10_000_000

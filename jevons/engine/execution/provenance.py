@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import xarray as xr
 
-import jevons
+from jevons._version import __version__
 from jevons.engine.output.dataset import build_dataset
 from jevons.engine.scenario.schema import Scenario
 from jevons.engine.summaries.periods import step_periods
@@ -38,7 +38,7 @@ def finish_dataset(
         "trajectories": n,
         "backend": backend,
         "summary": mode,
-        "jevons_version": jevons.__version__,
+        "jevons_version": __version__,
         "horizon_start": scenario.horizon.start.isoformat(),
         "step": scenario.horizon.step,
         "steps": plan.steps,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-import jevons
+from jevons._version import __version__
 from jevons.engine.execution.provenance import finish_dataset
 from jevons.engine.execution.run import (
     ProgressCallback,
@@ -92,7 +92,7 @@ def run_shard(
             "trajectory_start": start,
             "trajectory_stop": stop,
             "backend": backend_name,
-            "jevons_version": jevons.__version__,
+            "jevons_version": __version__,
             "wall_time_s": round(time.perf_counter() - started, 3),
         },
     )
@@ -109,9 +109,9 @@ def merge_shards(partials: Sequence[xr.Dataset], sources: Sequence[str]) -> xr.D
     for ds, source in zip(partials, sources, strict=True):
         check_shard(ds, source)
         made_by = str(ds.attrs["jevons_version"])
-        if made_by != jevons.__version__:
+        if made_by != __version__:
             raise JevonsError(
-                f"{source}: written by jevons {made_by}, this is jevons {jevons.__version__};"
+                f"{source}: written by jevons {made_by}, this is jevons {__version__};"
                 " merge shards with the version that simulated them"
             )
     first = partials[0].attrs

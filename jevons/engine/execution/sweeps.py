@@ -29,7 +29,7 @@ from typing import Any
 
 import xarray as xr
 
-import jevons
+from jevons._version import __version__
 from jevons.engine.execution.backends import BACKENDS, get_backend
 from jevons.engine.execution.run import run_scenario
 from jevons.engine.execution.settings import RunSettings
@@ -106,7 +106,7 @@ def sweep_manifest(
         "scenario table": json.loads(table),
         "sweep axes": [[axis.key, [repr(v) for v in axis.values]] for axis in axes],
         **effective,
-        "jevons version": jevons.__version__,
+        "jevons version": __version__,
     }
 
 
@@ -291,7 +291,7 @@ def _run_points(
         scenario=scenario_text,
         sweep_points=len(points),
         sweep_axes=", ".join(axis.key for axis in axes),
-        jevons_version=jevons.__version__,
+        jevons_version=__version__,
         wall_time_s=round(time.perf_counter() - started, 3),
     )
     return combined

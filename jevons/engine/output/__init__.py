@@ -1,1 +1,1 @@
-"""Output: the variables, Dataset assembly, result files and shard files."""
+"""Output: Dataset assembly, result files and shard files (the variables: kernels.variables)."""

@@ -7,7 +7,6 @@ import re
 import numpy as np
 import xarray as xr
 
-from jevons.engine.output.variables import VARIABLES
 from jevons.engine.summaries.types import Summary
 from jevons.kernels.contract import (
     HARDWARE_FIELDS,
@@ -20,6 +19,7 @@ from jevons.kernels.contract import (
     hardware_path,
     surge_path,
 )
+from jevons.kernels.variables import VARIABLES
 
 
 def _attrs(name: str, suffix: str = "") -> dict[str, str]:

@@ -17,10 +17,10 @@ import numpy as np
 import xarray as xr
 
 from jevons.engine.output.files import FORMATS, open_result
-from jevons.engine.output.variables import VARIABLES
 from jevons.engine.summaries.sketch import RowSketches, SketchSpec
 from jevons.engine.summaries.sketched import SketchSummary
 from jevons.errors import JevonsError
+from jevons.kernels.variables import VARIABLES
 
 KIND = "jevons partial summary, sketch keys from float64 bits"
 _SEP = "__"

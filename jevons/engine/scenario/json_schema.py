@@ -24,9 +24,9 @@ from typing import Any
 
 from pydantic.json_schema import GenerateJsonSchema, NoDefault
 
-from jevons.engine.output.variables import EXCEEDANCE_OF
 from jevons.engine.scenario.distributions import Fixed
 from jevons.engine.scenario.schema import Scenario
+from jevons.kernels.variables import EXCEEDANCE_OF
 
 # Taplo and most editors read draft 7; pydantic's output keeps to it (``$defs`` is only
 # where the references point).

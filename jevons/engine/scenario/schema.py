@@ -29,11 +29,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-from jevons.engine.output.variables import EXCEEDANCE_OF
-
-# The copula's matrix algebra (NumPy and SciPy only) checks the [correlations] table here,
-# where every other scenario check lives.
-from jevons.engine.preparation.copula import (
+from jevons.engine.scenario.correlation_matrix import (
     PAIR_SEPARATOR,
     PSD_TOLERANCE,
     Pairs,
@@ -45,6 +41,7 @@ from jevons.engine.scenario.distributions import Distribution, Fixed
 from jevons.kernels.constants import HOURS_PER_MONTH
 from jevons.kernels.contract import HARDWARE_FIELDS, PARAMETER_PATHS, hardware_path, surge_path
 from jevons.kernels.layers import input_tokens
+from jevons.kernels.variables import EXCEEDANCE_OF
 from jevons.supply.estimate import decode_context
 from jevons.supply.points import MAX_INTERACTIVITY, MAX_TTFT_S
 from jevons.supply.profiles import HardwareProfile, resolve_hardware

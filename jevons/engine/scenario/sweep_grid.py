@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from jevons.engine.output.variables import VARIABLES
 from jevons.engine.scenario.loading import scenario_from_dict
 from jevons.engine.scenario.schema import Scenario
 from jevons.errors import ScenarioError
+from jevons.kernels.variables import VARIABLES
 
 HARDWARE_KEY = "supply.hardware"
 

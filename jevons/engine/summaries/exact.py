@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from jevons.engine.output.variables import CONFIDENCE_BOUNDS as _BOUNDS
-from jevons.engine.output.variables import VARIABLES
 from jevons.engine.summaries.confidence import order_statistic_ranks, quantile_bounds
 from jevons.engine.summaries.exceedance import ExceedanceCounts
 from jevons.engine.summaries.reducers import RowReducer, numpy_reducer
 from jevons.engine.summaries.tails import tail_counts
 from jevons.kernels.array_api import reshape
+from jevons.kernels.variables import CONFIDENCE_BOUNDS as _BOUNDS
+from jevons.kernels.variables import VARIABLES
 
 
 def tail_mean(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from jevons.engine.output.variables import VARIABLES
 from jevons.errors import JevonsError
+from jevons.kernels.variables import VARIABLES
 
 
 class ExceedanceCounts:

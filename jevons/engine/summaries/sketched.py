@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from jevons.engine.output.variables import CONFIDENCE_BOUNDS, SIGNED, VARIABLES
 from jevons.engine.summaries.confidence import order_statistic_ranks
 from jevons.engine.summaries.exceedance import ExceedanceCounts
 from jevons.engine.summaries.signed import (
@@ -23,6 +22,7 @@ from jevons.engine.summaries.signed import (
 )
 from jevons.engine.summaries.sketch import RowSketches, SketchSpec
 from jevons.kernels.array_api import to_numpy
+from jevons.kernels.variables import CONFIDENCE_BOUNDS, SIGNED, VARIABLES
 
 
 def _on_gpu(array) -> bool:

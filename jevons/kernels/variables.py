@@ -9,6 +9,8 @@ over the whole horizon (totals, maxima), reported without a time dim.
 ``exceedance_of``: the share of trajectories whose value of another horizon
 variable lies above each threshold the user gives (``[risk.thresholds]``,
 ``--threshold``), by threshold.
+The catalogue sits in the bottom layer because every layer above names variables
+from it: the scenario (thresholds, sweep keys), the summaries and the output.
 ``ci_of`` (with ``ci_bound``): a 95% distribution-free confidence bound of each
 quantile of another variable, from order statistics
 (:mod:`jevons.engine.summaries.confidence`); a sketched summary widens each bound by
