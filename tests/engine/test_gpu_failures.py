@@ -8,6 +8,7 @@ from numba.cuda.cudadrv.driver import CudaAPIError
 from jevons.engine.execution import backends, run
 from jevons.engine.execution.settings import RunSettings
 from jevons.errors import BackendUnavailableError, InternalError
+from tests.conftest import HAS_GPU
 
 
 def failing_gpu(monkeypatch, name, error, when="launch"):
@@ -100,4 +101,25 @@ def test_the_command_line_prints_one_line_and_exits_2(monkeypatch, hand_dict, tm
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "backend 'cuda' could not run on this GPU" in lines[0]
+    assert not (tmp_path / "r.nc").exists()
+
+
+@pytest.mark.skipif(HAS_GPU, reason="on a GPU node the cupy backend may run")
+def test_the_cupy_backend_is_refused_without_a_gpu(hand_dict, tmp_path):
+    """No GPU here (CuPy not installed, or installed and seeing none): one line, exit 2."""
+    import tomlkit
+    from typer.testing import CliRunner
+
+    from jevons.cli.app import app
+
+    scenario = tmp_path / "hand.toml"
+    scenario.write_text(tomlkit.dumps(hand_dict))
+    result = CliRunner().invoke(
+        app, ["run", str(scenario), "--backend", "cupy", "-o", str(tmp_path / "r.nc")]
+    )
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "backend 'cupy' cannot run on this machine" in lines[0]
+    assert "NVIDIA GPU" in lines[0] and "CuPy" in lines[0] and "pip install" in lines[0]
     assert not (tmp_path / "r.nc").exists()
