@@ -28,14 +28,7 @@ NO_DRAWS = np.empty((0, 0, 0))  # each thread draws its numbers as it goes
 _trajectory_window = cuda.jit(device=True)(trajectory_window.py_func)
 
 
-# Launch bounds: 128 threads a block and at least 3 blocks an SM, so ptxas keeps the kernel
-# within 168 registers a thread (it needs about 145, with no spills; 2 blocks at the ~210
-# it took unbounded). benchmarks/cuda_build.py records the other bounds tried. The
-# simulator takes no bounds.
-_BOUNDS = {} if config.ENABLE_CUDASIM else {"launch_bounds": (THREADS_PER_BLOCK, 3)}
-
-
-@cuda.jit(cache=not config.ENABLE_CUDASIM, **_BOUNDS)
+@cuda.jit(cache=not config.ENABLE_CUDASIM)
 def _run_window(
     first, t0, nsteps, k0, k1, params, hardware, users_state,
     consts, step_years, group_count, group_surges, group_mean_weight, group_peak_weight,
@@ -43,7 +36,7 @@ def _run_window(
     demand_out, supply_out, fleet_out, demand_totals, supply_totals, fleet_totals, no_draws,
 ):  # fmt: skip
     i = cuda.grid(1)
-    if 0 <= i < params.shape[1]:
+    if 0 <= i < params.shape[1]:  # i >= 0 spares every index by i its negative-index check
         _trajectory_window(
             i, first, t0, nsteps, k0, k1, params, hardware, users_state,
             consts, step_years, group_count, group_surges, group_mean_weight, group_peak_weight,

@@ -298,18 +298,28 @@ def trajectory_window(
     """
     trajectory = first_trajectory + i
     months = consts[_C_MONTHS]
+    step_hours = consts[_C_STEP_HOURS]
+    calls_per_request = consts[_C_CALLS]
+    call_pairs = consts[_C_PAIRS]
+    thinking_per_call = consts[_C_THINKING]
+    util = consts[_C_UTIL]
     count_noise = consts[_C_COUNT_NOISE] > 0.0
     n_hw = hardware.shape[1]  # (HARDWARE, profiles, trajectories)
     n_fleet = fleet.shape[0]
     n_surges = group_surges.shape[2]
 
-    # Inputs used once a step are read where they are used (params[_X, i], consts[_C_X])
-    # rather than held in locals across the loop: on a GPU every value live across it
-    # takes a register of each thread, and fewer registers let more threads run at once
-    # (docs/gpu.md). The arithmetic, and so every number, is the same either way.
     growth = params[_GROWTH, i]
     vol = params[_VOL, i]
+    sessions = params[_SESSIONS, i]
+    requests_per_session = params[_REQUESTS, i]
+    input_per_request = params[_INPUT, i]
+    output_per_call = params[_OUTPUT, i]
+    share = params[_SHARE, i]
+    context_growth = params[_CONTEXT, i]
+    hit0 = params[_HIT, i]
+    drift = params[_DRIFT, i]
     noise_sd = params[_NOISE, i]
+    burst = params[_BURST, i]
     log_keep_per_year = math.log1p(-params[_DECLINE, i])
     # Scalar twin of layers.price_response_log_rate: only a price that follows cost moves.
     follows_cost = consts[_C_PRICE_FOLLOWS_COST] > 0.0
@@ -334,8 +344,9 @@ def trajectory_window(
             z1 = draws[_Z_OFFSET + _U_NOISE, k, lane]
             u2 = draws[_U_COUNT, k, lane]
         else:
-            # Keys hold 32 bits, so the masks change nothing; carried through the loop,
-            # they keep the compiler from hoisting all 20 round keys into registers.
+            # The keys hold 32 bits, so the masks change nothing; but carried through the
+            # loop they keep numba-cuda from expanding all 20 round keys into registers
+            # once, before it: 46 registers fewer a GPU thread (docs/gpu.md).
             k0 = k0 & MASK32
             k1 = k1 & MASK32
             w0, w1, w2, _ = step_words(trajectory, t, k0, k1)
@@ -358,11 +369,11 @@ def trajectory_window(
             weight = factor * group_peak_weight[t, g]
             if weight > busiest:
                 busiest = weight
-        peak = peak_hour_share(volume, busiest, consts[_C_STEP_HOURS])
+        peak = peak_hour_share(volume, busiest, step_hours)
 
         noise = step_noise(noise_sd, z1)
         mean_requests = expected_requests(
-            users, params[_SESSIONS, i], params[_REQUESTS, i], consts[_C_STEP_HOURS], volume, noise
+            users, sessions, requests_per_session, step_hours, volume, noise
         ) * demand_factor(demand_log_rate, step_years[t])
         if count_noise:
             if predrawn:
@@ -372,13 +383,13 @@ def trajectory_window(
             requests = poisson_count(mean_requests, u2, z2)
         else:
             requests = mean_requests
-        calls = llm_calls(requests, consts[_C_CALLS])
+        calls = llm_calls(requests, calls_per_request)
         input_tok = input_tokens(
-            requests, params[_INPUT, i], params[_CONTEXT, i], consts[_C_CALLS], consts[_C_PAIRS]
+            requests, input_per_request, context_growth, calls_per_request, call_pairs
         )
-        output = output_tokens(calls, params[_OUTPUT, i])
-        thinking = thinking_tokens(calls, params[_SHARE, i], consts[_C_THINKING])
-        hit = cache_hit_rate(params[_HIT, i], params[_DRIFT, i], t * consts[_C_MONTHS])
+        output = output_tokens(calls, output_per_call)
+        thinking = thinking_tokens(calls, share, thinking_per_call)
+        hit = cache_hit_rate(hit0, drift, t * months)
         cached = cached_tokens(input_tok, hit)
         prefill = prefill_tokens(input_tok, cached)
         decoded = decoded_tokens(output, thinking)
@@ -409,14 +420,10 @@ def trajectory_window(
         for h in range(n_hw):
             prefill_work = prefill_gpu_seconds(prefill, hardware[_HW_PREFILL, h, i])
             decode_work = decode_gpu_seconds(decoded, hardware[_HW_DECODE, h, i])
-            gpu_hours = gpu_hours_of(gpu_seconds(prefill_work, decode_work), consts[_C_UTIL])
-            peak_gpus = peak_gpus_of(gpu_hours, peak, params[_BURST, i])
-            peak_prefill = peak_gpus_of(
-                gpu_hours_of(prefill_work, consts[_C_UTIL]), peak, params[_BURST, i]
-            )
-            peak_decode = peak_gpus_of(
-                gpu_hours_of(decode_work, consts[_C_UTIL]), peak, params[_BURST, i]
-            )
+            gpu_hours = gpu_hours_of(gpu_seconds(prefill_work, decode_work), util)
+            peak_gpus = peak_gpus_of(gpu_hours, peak, burst)
+            peak_prefill = peak_gpus_of(gpu_hours_of(prefill_work, util), peak, burst)
+            peak_decode = peak_gpus_of(gpu_hours_of(decode_work, util), peak, burst)
             energy = energy_kwh(gpu_hours, hardware[_HW_POWER, h, i])
             price = all_in_price(
                 hardware[_HW_PRICE, h, i], price_factor, hardware[_HW_ENERGY, h, i]
@@ -449,13 +456,10 @@ def trajectory_window(
             if peak_decode > supply_totals[_ST_MAX_PEAK_DECODE, h, i]:
                 supply_totals[_ST_MAX_PEAK_DECODE, h, i] = peak_decode
 
-        # The fleet's figures, a pass of their own over the profiles: what they need of the
-        # step comes back from supply_out, so the loop above keeps none of it live.
-        for h in range(n_hw if n_fleet > 0 else 0):
-            gpu_hours = supply_out[_S_GPU_HOURS, k, h, i]
-            peak_gpus = supply_out[_S_PEAK_GPUS, k, h, i]
-            work = work_gpu_hours(gpu_hours, consts[_C_UTIL])
-            per_weight = work_gpus_per_weight(work, consts[_C_STEP_HOURS], volume)
+            if n_fleet == 0:
+                continue
+            work = work_gpu_hours(gpu_hours, util)
+            per_weight = work_gpus_per_weight(work, step_hours, volume)
             for f in range(n_fleet):
                 size = fleet[f]
                 # Scalar twin of layers.unserved_gpu_hours: work above the fleet, hour by
@@ -476,7 +480,7 @@ def trajectory_window(
                 short = 1.0 if shortfall(unserved) else 0.0
                 breach = 1.0 if target_breach(peak_gpus, size) else 0.0
                 fleet_out[_F_UTILIZATION, k, f, h, i] = fleet_utilization(
-                    work, unserved, size, consts[_C_STEP_HOURS]
+                    work, unserved, size, step_hours
                 )
                 fleet_out[_F_UNSERVED, k, f, h, i] = lost_tokens
                 fleet_out[_F_SHORTFALL, k, f, h, i] = short
