@@ -14,9 +14,11 @@ hold (ties, zeros, one value repeated 100,000 times):
 3. one thread walks the buckets to find which one holds each wanted order
    statistic (a rank among the zeros is 0.0, with no more work);
 4. one pass gathers the values of the wanted buckets to scratch memory;
-5. each wanted value is narrowed within its bucket's values by further
-   histograms of the keys, each pass over fewer keys, until one key is left:
-   equal values end the search at once, being one key.
+5. each wanted value is found among its bucket's values: in a bucket of at most
+   ``SMALL_BUCKET`` values (the usual case) one thread counts, for each value,
+   those below and equal to it; a larger bucket is narrowed by the block with
+   further histograms of the keys, each pass over fewer keys, until one key is
+   left. Equal values end either search at once: they are counted, never sorted.
 
 The result equals ``np.nanquantile`` (linear interpolation) to float rounding.
 Shared memory is static and within the 48 KB every CUDA GPU grants a block
@@ -40,13 +42,14 @@ THREADS = 256  # threads per block on a GPU
 SIMULATOR_THREADS = 16  # the simulator runs each thread as a Python thread
 MAX_LEVELS = 32  # levels per launch, two order statistics each; more take more launches
 MAX_RANKS = 64  # 2 * MAX_LEVELS
+SMALL_BUCKET = 16  # values of a wanted bucket one thread selects from by counting
 _KEY_MAX = 0x7FFFFFFFFFFFFFFF
 _KEY_MIN = -0x8000000000000000
 _ZERO_GROUP = -1  # the bucket "id" of a rank that falls among the zeros
 # params slots (shared int64)
 _COUNT, _ZEROS, _NEG_LOW, _NEG_HIGH, _POS_LOW, _POS_HIGH = 0, 1, 2, 3, 4, 5
 _NEG_SHIFT, _NEG_BASE, _POS_SHIFT, _POS_BASE = 6, 7, 8, 9
-_WIN_LOW, _WIN_HIGH, _BELOW, _DONE = 10, 11, 12, 13
+_WIN_LOW, _WIN_HIGH, _BELOW, _DONE, _NEG_SPAN, _POS_SPAN = 10, 11, 12, 13, 14, 15
 
 
 @cuda.jit(device=True, inline=True)
@@ -104,8 +107,8 @@ def _row_quantiles(rows, bits, levels, q_out, mean_out, scratch, scratch_bits):
         params[_NEG_HIGH] = _KEY_MIN
         params[_POS_LOW] = _KEY_MAX
         params[_POS_HIGH] = _KEY_MIN
-    for b in range(tid, BUCKETS, threads):
-        hist[b] = 0
+        params[_NEG_SPAN] = 0
+        params[_POS_SPAN] = 0
     cuda.syncthreads()
 
     # (1) count, sum, zeros, key ranges of the negatives and of the positives
@@ -148,9 +151,11 @@ def _row_quantiles(rows, bits, levels, q_out, mean_out, scratch, scratch_bits):
         if params[_NEG_LOW] <= params[_NEG_HIGH]:
             params[_NEG_SHIFT] = _narrowest_shift(params[_NEG_LOW], params[_NEG_HIGH])
             params[_NEG_BASE] = params[_NEG_LOW] >> params[_NEG_SHIFT]
+            params[_NEG_SPAN] = (params[_NEG_HIGH] >> params[_NEG_SHIFT]) - params[_NEG_BASE] + 1
         if params[_POS_LOW] <= params[_POS_HIGH]:
             params[_POS_SHIFT] = _narrowest_shift(params[_POS_LOW], params[_POS_HIGH])
             params[_POS_BASE] = params[_POS_LOW] >> params[_POS_SHIFT]
+            params[_POS_SPAN] = (params[_POS_HIGH] >> params[_POS_SHIFT]) - params[_POS_BASE] + 1
     cuda.syncthreads()
     valid = params[_COUNT]
     if valid == 0:
@@ -160,7 +165,14 @@ def _row_quantiles(rows, bits, levels, q_out, mean_out, scratch, scratch_bits):
     if m == 0:  # only the mean was asked for (the same for every thread of the block)
         return
 
-    # (2) histogram of the non-zero values
+    # (2) histogram of the non-zero values, in the buckets their spans use
+    negative_buckets = params[_NEG_SPAN]
+    positive_buckets = params[_POS_SPAN]
+    for b in range(tid, negative_buckets, threads):
+        hist[b] = 0
+    for b in range(tid, positive_buckets, threads):
+        hist[HALF + b] = 0
+    cuda.syncthreads()
     for j in range(tid, n, threads):
         x = row[j]
         if x == x and x != 0.0:
@@ -185,7 +197,12 @@ def _row_quantiles(rows, bits, levels, q_out, mean_out, scratch, scratch_bits):
         cumulative = int64(0)
         slots = 0
         offset = int64(0)
-        for b in range(BUCKETS + 1):  # position HALF, before the positives: the zeros
+        b = int64(0)
+        # positions: the negatives' buckets, then HALF for the zeros, then the positives';
+        # the walk skips the unused negative buckets and stops at the last wanted rank
+        while k < 2 * m and b <= BUCKETS:
+            if negative_buckets <= b < HALF:
+                b = HALF
             at_zeros = b == HALF
             size = zeros if at_zeros else int64(hist[b if b < HALF else b - 1])
             slot = -1
@@ -205,11 +222,13 @@ def _row_quantiles(rows, bits, levels, q_out, mean_out, scratch, scratch_bits):
                 rank_before[k] = cumulative
                 k += 1
             cumulative += size
+            b += 1
     cuda.syncthreads()
-    # each bucket's count becomes its slot, or -1 where no wanted rank falls
-    for b in range(tid, BUCKETS, threads):
-        h = hist[b]
-        hist[b] = -h - 2 if h < 0 else -1
+    # each used bucket's count becomes its slot, or -1 where no wanted rank falls
+    for b in range(tid, negative_buckets + positive_buckets, threads):
+        bucket = b if b < negative_buckets else HALF + b - negative_buckets
+        h = hist[bucket]
+        hist[bucket] = -h - 2 if h < 0 else -1
     cuda.syncthreads()
 
     # (4) gather the wanted buckets' values
@@ -221,13 +240,43 @@ def _row_quantiles(rows, bits, levels, q_out, mean_out, scratch, scratch_bits):
                 scratch[r, seg_start[slot] + cuda.atomic.add(seg_fill, slot, 1)] = x
     cuda.syncthreads()
 
-    # (5) narrow each wanted rank within its bucket's values, one histogram of keys a pass
+    # (5a) a rank among the zeros is 0.0; in a bucket of a few values, one thread counts
+    # for each value those below it and those equal to it (no barrier for the block)
+    if tid == 0:
+        for k in range(2 * m):
+            slot = rank_slot[k]
+            if slot == _ZERO_GROUP:
+                rank_value[k] = 0.0
+                continue
+            size = seg_size[slot]
+            if size > SMALL_BUCKET:
+                continue
+            start = seg_start[slot]
+            target = rank[k] - rank_before[k]
+            for e in range(size):
+                x = scratch[r, start + e]
+                below = 0
+                equal = 0
+                for o in range(size):
+                    y = scratch[r, start + o]
+                    if y < x:
+                        below += 1
+                    elif y == x:
+                        equal += 1
+                if below <= target < below + equal:
+                    rank_value[k] = x
+                    break
+    cuda.syncthreads()
+
+    # (5b) in a larger bucket, the block narrows the rank by histograms of keys, a pass each
     for k in range(2 * m):
         slot = rank_slot[k]
-        if slot == _ZERO_GROUP or (k > 0 and rank[k] == rank[k - 1]):
+        if slot == _ZERO_GROUP or seg_size[slot] <= SMALL_BUCKET:
+            continue  # found above (the same for every thread of the block)
+        if k > 0 and rank[k] == rank[k - 1]:
             if tid == 0:
-                rank_value[k] = 0.0 if slot == _ZERO_GROUP else rank_value[k - 1]
-            continue  # the same for every thread of the block
+                rank_value[k] = rank_value[k - 1]
+            continue
         start = seg_start[slot]
         size = seg_size[slot]
         if tid == 0:
@@ -264,7 +313,8 @@ def _row_quantiles(rows, bits, levels, q_out, mean_out, scratch, scratch_bits):
             else:
                 shift = _narrowest_shift(low, high)
                 base = low >> shift
-                for b in range(tid, HALF, threads):
+                span = (high >> shift) - base + 1  # at most HALF buckets
+                for b in range(tid, span, threads):
                     hist[b] = 0
                 cuda.syncthreads()
                 for e in range(tid, size, threads):
