@@ -113,6 +113,7 @@ def test_thresholds_given_to_run_equal_those_in_the_scenario(scenario_file):
     assert list(b.total_cost_threshold.values) == [1e3, 1e5]
 
 
+@pytest.mark.slow
 def test_a_run_in_a_fresh_process_keeps_the_files_text(scenario_file):
     script = (
         "import sys, jevons\n"
@@ -147,6 +148,7 @@ def test_a_rendered_scenario_reads_back_to_the_same_scenario(path):
         assert np.asarray(got).tobytes() == np.asarray(want).tobytes(), name
 
 
+@pytest.mark.slow
 def test_a_sweep_in_memory_equals_the_command_lines(scenario_file, tmp_path):
     out = tmp_path / "sweep.nc"
     args = ["sweep", str(scenario_file), "--set", "users.initial=100,1000", "-n", "20"]
@@ -176,6 +178,7 @@ def test_a_sweep_takes_the_scenarios_own_sweep_table(scenario_file):
     assert ds.attrs["scenario"] == with_table
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".nc", ".zarr"])
 def test_numeric_attributes_are_numbers_after_a_round_trip(tmp_path, scenario_file, suffix):
     largest = 2**64 - 1  # simulation.seed's bound: past int64, so stored as uint64
@@ -192,6 +195,7 @@ def test_numeric_attributes_are_numbers_after_a_round_trip(tmp_path, scenario_fi
         assert back.attrs["seed"].dtype == np.uint64
 
 
+@pytest.mark.slow
 def test_shards_and_their_merge_keep_numeric_attributes(tmp_path, scenario_file):
     scenario = load_scenario(scenario_file)
     settings = RunSettings(trajectories=30, seed=2**63 + 5, backend="numpy")

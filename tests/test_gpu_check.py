@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from benchmarks import cuda_build, gpu_check
@@ -18,6 +19,7 @@ SCRIPT = ROOT / "benchmarks" / "gpu_check.py"
 PARTS = ("compile", "gpu_tests", "cuda_vs_numpy", "throughput", "sketch")
 
 
+@pytest.mark.slow
 def test_toy_run_writes_every_section(tmp_path):
     out = tmp_path / "out"
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from jevons.cli.main import app
@@ -18,6 +19,7 @@ def quick_start_block() -> list[str]:
     return block[: block.index("```")].splitlines()
 
 
+@pytest.mark.slow
 def test_the_quick_start_output_is_current(tmp_path):
     result = CliRunner().invoke(
         app,

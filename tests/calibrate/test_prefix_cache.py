@@ -160,6 +160,7 @@ def test_replay_matches_brute_force_on_random_traces(seed):
     assert result.seen_before_blocks == seen_before
 
 
+@pytest.mark.slow
 def test_mooncake_trace_reproduces_the_published_seen_before_share():
     rows = [json.loads(line) for line in MOONCAKE.read_text().splitlines()]
     trace = [(row["hash_ids"], row["input_length"]) for row in rows]

@@ -105,6 +105,7 @@ def test_azure_conversation_row_count():
     assert open_trace(AZURE_CODE).info.rows == 8819
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", [MOONCAKE, AZURE_CONV], ids=["mooncake", "azure"])
 def test_chunks_of_seven_rows_give_the_same_requests(path):
     whole, whole_hashes, whole_sizes = read_all(open_trace(path))

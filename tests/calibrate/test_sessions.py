@@ -173,6 +173,7 @@ def mooncake():
     return [(row["hash_ids"], row["input_length"], row["timestamp"] / 1000) for row in rows]
 
 
+@pytest.mark.slow
 def test_mooncake_head_agrees_with_brute_force(mooncake):
     head = mooncake[:800]
     counts = np.bincount(brute_force_links(head)[0])

@@ -81,6 +81,7 @@ def _stderr_on_a_terminal(args: list[str]) -> tuple[int, str]:
     return code, shown.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_progress_is_shown_on_a_terminal_only_and_never_with_quiet(tmp_path):
     scenario = write(tmp_path, LONG)
     args = ["run", str(scenario), "-n", "5000", "--backend", "numpy"]
@@ -95,6 +96,7 @@ def test_progress_is_shown_on_a_terminal_only_and_never_with_quiet(tmp_path):
     assert piped.returncode == 0
 
 
+@pytest.mark.slow
 def test_an_internal_error_exits_with_1_in_one_line(tmp_path, monkeypatch):
     def broken(ds):
         raise NonFiniteResultError("internal error: cost came out non-finite; please report it")
@@ -122,6 +124,7 @@ def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
 )
@@ -146,6 +149,7 @@ def test_a_signal_mid_run_leaves_the_earlier_result_and_exits_with_one_line(tmp_
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
 )
@@ -193,6 +197,7 @@ with signals_stop_the_command():
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
 )

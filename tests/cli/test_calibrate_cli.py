@@ -13,6 +13,7 @@ runner = CliRunner()
 MOONCAKE = TRACES / "mooncake_conversation_trace.jsonl"
 
 
+@pytest.mark.slow
 def test_mooncake_reproduces_its_known_figures(tmp_path):
     """12,031 requests over about an hour, mean input 12,035 and output 343 tokens, 36.6%
     of prefix blocks seen before (the trace README's figures, read off by a script)."""
@@ -30,6 +31,7 @@ def test_mooncake_reproduces_its_known_figures(tmp_path):
     assert "upper bound" in out.read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("trace", "scenario"),
     [
@@ -55,6 +57,7 @@ def test_into_a_shipped_scenario_gives_a_scenario_that_runs(tmp_path, trace, sce
     assert run.exit_code == 0, run.output
 
 
+@pytest.mark.slow
 def test_holdout_reports_each_mean(tmp_path):
     result = runner.invoke(app, ["calibrate", str(MOONCAKE), "--holdout", "0.5"])
     assert result.exit_code == 0, result.output
@@ -63,6 +66,7 @@ def test_holdout_reports_each_mean(tmp_path):
         assert name in result.output
 
 
+@pytest.mark.slow
 def test_cache_capacity_picks_the_written_hit_rate(tmp_path):
     out = tmp_path / "f.toml"
     result = runner.invoke(

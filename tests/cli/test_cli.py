@@ -224,6 +224,7 @@ def test_summary_uses_the_quantiles_the_scenario_asks_for(tmp_path):
     assert "h200-hgx" in result.output
 
 
+@pytest.mark.slow
 def test_shards_then_merge_write_the_single_run_result_as_zarr(tmp_path):
     scenario = write(tmp_path, GOOD)
     shards = []
@@ -248,6 +249,7 @@ def test_shards_then_merge_write_the_single_run_result_as_zarr(tmp_path):
         np.testing.assert_allclose(a[name].values, b[name].values, rtol=1e-12, equal_nan=True)
 
 
+@pytest.mark.slow
 def test_merge_of_an_incomplete_set_fails_and_writes_nothing(tmp_path):
     scenario = write(tmp_path, GOOD)
     part = tmp_path / "part.nc"
@@ -268,6 +270,7 @@ def test_unknown_output_format_is_refused_before_simulating(tmp_path):
     assert "use .nc (NetCDF) or .zarr (Zarr)" in result.output
 
 
+@pytest.mark.slow
 def test_rewriting_a_zarr_store_replaces_it_completely(tmp_path):
     scenario = write(tmp_path, GOOD)
     out = tmp_path / "out.zarr"

@@ -96,6 +96,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert len(result.output.strip().splitlines()) == 1, result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("step", "steps"), [("1D", 365), ("7D", 3), ("1h", 30)])
 def test_a_date_past_the_horizon_names_its_last_day(tmp_path, step, steps):
     """The horizon's last day is the one its last step starts on or runs through: 365
@@ -119,6 +120,7 @@ def test_negative_trajectories_refused(tmp_path):
     assert result.exit_code == 2
 
 
+@pytest.mark.slow
 def test_the_readme_shows_the_current_output():
     """The README's example, run again: its second profile's table is left out there."""
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")

@@ -45,6 +45,7 @@ def test_default_output_is_named_after_the_result(result, tmp_path, monkeypatch)
     assert set(table["hardware"].dropna()) == {"h200-hgx"}
 
 
+@pytest.mark.slow
 def test_parquet_by_option_or_by_name(result, tmp_path):
     by_name, by_option = tmp_path / "a.parquet", tmp_path / "b.data"
     for args in (["-o", str(by_name)], ["-o", str(by_option), "--format", "parquet"]):

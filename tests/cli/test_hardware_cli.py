@@ -16,6 +16,7 @@ TABLE = tomllib.loads(resources.files("jevons.catalog").joinpath("hardware.toml"
 HEADER = "gpu,model,precision,input_tokens,output_tokens,tokens_per_s_per_gpu,token_convention"
 
 
+@pytest.mark.slow
 def test_check_prints_every_measured_point_with_its_error():
     result = runner.invoke(app, ["hardware", "--check"])
     assert result.exit_code == 0, result.output

@@ -73,6 +73,7 @@ def _without_sketch(ds):
     return ds.drop_vars([name for name in ds.data_vars if "__total_cost__" in str(name)])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("change", "missing"),
     [
@@ -93,6 +94,7 @@ def test_merge_refuses_a_shard_missing_what_a_shard_holds(tmp_path, shards, chan
     assert out.read_bytes() == EARLIER
 
 
+@pytest.mark.slow
 def test_merge_refuses_a_shard_of_another_version(tmp_path, shards):
     def older(ds):
         ds.attrs["jevons_version"] = "0.0.1"
@@ -141,6 +143,7 @@ def test_merge_never_overwrites_one_of_its_shards(tmp_path, shards):
     assert copies[0].read_bytes() == before
 
 
+@pytest.mark.slow
 def test_merge_does_not_depend_on_the_order_of_the_shards(tmp_path, shards):
     results = []
     for name, order in (("forward.nc", shards), ("backward.nc", shards[::-1])):

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
@@ -48,6 +49,7 @@ def small_scenario(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_sensitivity_of_a_shipped_scenario_end_to_end(tmp_path):
     result = tmp_path / "chat.nc"
     run = runner.invoke(
@@ -84,6 +86,7 @@ def test_sensitivity_of_a_shipped_scenario_end_to_end(tmp_path):
         assert ds.trajectory_total_cost.sizes["trajectory"] == 2000  # the run is all there
 
 
+@pytest.mark.slow
 def test_sensitivity_writes_back_into_the_result_and_can_run_again(tmp_path):
     result = tmp_path / "small.nc"
     scenario = small_scenario(tmp_path)
@@ -111,6 +114,7 @@ def test_a_result_without_kept_trajectories_is_refused_in_one_line(tmp_path):
     assert result.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_run_with_sensitivity_in_one_go_matches_the_two_steps(tmp_path):
     scenario = small_scenario(tmp_path)
     one_go = tmp_path / "one.nc"

@@ -35,6 +35,7 @@ def test_values_parse_as_toml_or_bare_words():
         parse_set_option("users.initial")
 
 
+@pytest.mark.slow
 def test_sweep_axes_become_labelled_dimensions(tmp_path):
     scenario = write(tmp_path, GOOD + '\n[sweep]\n"usage.requests_per_session" = [2, 4]\n')
     out = tmp_path / "sweep.nc"
@@ -53,6 +54,7 @@ def test_sweep_axes_become_labelled_dimensions(tmp_path):
     assert not (tmp_path / "sweep.nc.points").exists()
 
 
+@pytest.mark.slow
 def test_a_key_named_like_an_output_sweeps_along_its_own_dimension(tmp_path):
     scenario = write(tmp_path, GOOD)
     out = tmp_path / "sweep.nc"
@@ -100,6 +102,7 @@ def _sweep_command(scenario: Path, out: Path, *extra: str) -> list[str]:
             "--backend", "numpy", "-q", *extra]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_sweep_killed_midway_resumes_to_the_same_result(tmp_path):
     scenario = write(tmp_path, SLOW_SWEEP)
     killed, whole = tmp_path / "killed.nc", tmp_path / "whole.nc"
@@ -131,6 +134,7 @@ def test_a_sweep_killed_midway_resumes_to_the_same_result(tmp_path):
         np.testing.assert_array_equal(a[name].values, b[name].values)
 
 
+@pytest.mark.slow
 def test_a_local_dask_cluster_gives_the_single_process_result(tmp_path):
     pytest.importorskip("distributed")
     scenario = write(tmp_path, GOOD)
@@ -144,6 +148,7 @@ def test_a_local_dask_cluster_gives_the_single_process_result(tmp_path):
         np.testing.assert_allclose(a[name].values, b[name].values, rtol=1e-12, equal_nan=True)
 
 
+@pytest.mark.slow
 def test_one_run_split_over_dask_workers_equals_one_process(tmp_path):
     pytest.importorskip("distributed")
     scenario = write(tmp_path, GOOD)

@@ -208,6 +208,7 @@ def test_resume_with_other_settings_is_refused_and_keeps_the_points(
     assert sorted(p.name for p in folder.iterdir()) == before and not out.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("before", "now"),
     [

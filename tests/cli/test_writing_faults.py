@@ -44,6 +44,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".nc", ".zarr"])
 def test_run_on_a_full_disk_keeps_the_earlier_result(tmp_path, monkeypatch, suffix):
     scenario = write(tmp_path, GOOD)
@@ -58,6 +59,7 @@ def test_run_on_a_full_disk_keeps_the_earlier_result(tmp_path, monkeypatch, suff
     assert _files(tmp_path) == before  # the earlier result, and no temporary file
 
 
+@pytest.mark.slow
 def test_merge_on_a_full_disk_keeps_the_earlier_result(tmp_path, monkeypatch):
     scenario = write(tmp_path, GOOD)
     shards = [tmp_path / f"s{i}.nc" for i in (1, 2)]
@@ -107,6 +109,7 @@ def test_a_full_standard_output_stops_the_summary_with_one_line(tmp_path, monkey
     assert open_result(target).sizes["time"] == 3  # the result was written before the summary
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
 def test_jevons_run_into_dev_full(tmp_path):
     scenario = write(tmp_path, GOOD)

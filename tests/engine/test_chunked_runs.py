@@ -36,6 +36,7 @@ def assert_same(a, b, rtol=1e-12):
         )
 
 
+@pytest.mark.slow
 def test_sketch_is_within_its_bound_of_the_exact_percentiles(fleet_scenario, sketched):
     exact = run_scenario(
         fleet_scenario, RunSettings(trajectories=N, backend="cpu", summary="exact")
@@ -57,6 +58,7 @@ def test_sketch_is_within_its_bound_of_the_exact_percentiles(fleet_scenario, ske
             np.testing.assert_allclose(b, a, rtol=bound * (1 + 1e-9), equal_nan=True, err_msg=name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunk", [1, 97, 500])
 def test_chunk_size_does_not_change_the_result(fleet_scenario, sketched, chunk):
     n = 300 if chunk == 1 else N  # one trajectory per chunk is slow; a shorter run shows it
@@ -72,6 +74,7 @@ def test_chunk_size_does_not_change_the_result(fleet_scenario, sketched, chunk):
     assert_same(whole, chunked)
 
 
+@pytest.mark.slow
 def test_numpy_and_cpu_sketches_agree(fleet_scenario, sketched):
     ref = run_scenario(
         fleet_scenario, RunSettings(trajectories=N, backend="numpy", summary="sketch", chunk=N)
@@ -81,6 +84,7 @@ def test_numpy_and_cpu_sketches_agree(fleet_scenario, sketched):
     assert_same(ref, sketched, rtol=fleet_scenario.simulation.relative_accuracy)
 
 
+@pytest.mark.slow
 def test_shards_merge_into_the_single_run(fleet_scenario, sketched):
     text = (SCENARIOS / "enterprise-rag.toml").read_text()
     parts = [
@@ -98,6 +102,7 @@ def test_shards_merge_into_the_single_run(fleet_scenario, sketched):
     assert_same(merged, sketched)
 
 
+@pytest.mark.slow
 def test_merge_refuses_incomplete_or_foreign_shards(fleet_scenario):
     text = (SCENARIOS / "enterprise-rag.toml").read_text()
     first = run_shard(
@@ -151,6 +156,7 @@ def test_adding_row_slices_equals_adding_all_rows():
     np.testing.assert_array_equal(whole.value_count, sliced.value_count)
 
 
+@pytest.mark.slow
 def test_a_gpu_out_of_memory_halves_the_chunk_and_counts_nothing_twice(
     fleet_scenario, sketched, monkeypatch
 ):

@@ -88,6 +88,7 @@ def test_run_bounds_are_the_order_statistics_of_the_kept_totals(uncertain_dict):
         )
 
 
+@pytest.mark.slow
 def test_per_step_peak_gpu_bounds_are_order_statistics(uncertain_dict, backend):
     scenario = scenario_from_dict(uncertain_dict)
     n = backend.size(200, 40)
@@ -152,6 +153,7 @@ sketch_values = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.lists(sketch_values, max_size=40), min_size=1, max_size=4),

@@ -175,6 +175,7 @@ def test_backends_agree_on_a_correlated_run(hand_dict):
     np.testing.assert_array_equal(cpu.drawn_reasoning_share.values, drawn[SHARE])
 
 
+@pytest.mark.slow
 def test_a_sketched_correlated_run_does_not_depend_on_the_chunk(hand_dict):
     scenario = scenario_from_dict(uncertain(hand_dict, {f"{GROWTH}|{SHARE}": -0.5}))
     a = run_scenario(

@@ -37,6 +37,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("spec", "mean", "sd"), CASES)
 def test_sampled_moments_match_closed_forms(spec, mean, sd):
     d = DIST.validate_python(spec)
@@ -104,6 +105,7 @@ def test_lognormal_without_budget_is_its_mean():
     assert lognormal_capped_mean(2.0, 0.7, 1e300) == pytest.approx(d.mean())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "spec",
     [
@@ -219,6 +221,7 @@ def _caps(d) -> list[float | None]:
     return [None, 0.0, 1e-6, median, 0.5 * median, 3.0 * median, *HUGE]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", CONTINUOUS, ids=lambda s: str(s))
 def test_capped_mean_matches_integral_of_the_quantile_function(spec):
     d = DIST.validate_python(spec)

@@ -415,6 +415,7 @@ def test_a_positive_input_whose_draws_reach_zero_is_refused(hand_dict):
     assert path == "users.initial" and "draws down to 0" in message
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.sampled_from(MUTABLE), value=HOSTILE)
 def test_the_cli_refuses_a_hostile_file_in_one_line_or_replaces_the_result(path, value):

@@ -166,6 +166,7 @@ def test_sketched_margins_of_either_sign_are_within_the_bound(hand_dict):
     assert sketched.gross_margin.attrs["units"] == "USD"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("price", "suffix", "signs"),
     [

@@ -140,6 +140,7 @@ def test_a_sobol_run_at_its_cap_stops_at_a_power_of_2(uncertain, recwarn):
     assert not [w for w in recwarn if "power of 2" in str(w.message)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sampling", ["mc", "sobol"])
 def test_a_sketched_run_simulates_only_the_new_trajectories(uncertain, monkeypatch, sampling):
     """Trajectory i draws the same numbers in a run of any size under Monte Carlo and

@@ -100,6 +100,7 @@ def test_a_step_that_straddles_a_month_end_counts_towards_its_first_day(hand_dic
     assert ds.period.values[-1] == np.datetime64("2027-03-01", "ns")  # no April period
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("period", ["month", "quarter"])
 def test_reserve_is_the_quantile_of_each_trajectorys_period_maximum(hand_dict, period):
     scenario = uncertain(hand_dict, period)
@@ -131,6 +132,7 @@ def test_sketched_reserve_within_the_sketch_bound_of_exact(hand_dict):
     assert np.all(np.abs(approx - exact) <= (bound + 1e-12) * exact)
 
 
+@pytest.mark.slow
 def test_chunks_and_shards_merge_to_the_single_run(hand_dict, tmp_path):
     scenario, text = uncertain(hand_dict, "quarter", text=True)
     one = run_scenario(scenario, RunSettings(trajectories=N, summary="sketch"))
@@ -154,6 +156,7 @@ def test_chunks_and_shards_merge_to_the_single_run(hand_dict, tmp_path):
     assert merged.reserve_gpus.dims == ("quantile", "hardware", "period")
 
 
+@pytest.mark.slow
 def test_backends_agree(hand_dict, backend):
     # weekly steps keep the CUDA simulator (a Python thread per GPU thread) quick
     scenario = uncertain(hand_dict, horizon={"start": "2027-01-20", "step": "7D", "steps": 14})

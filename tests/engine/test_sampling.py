@@ -139,6 +139,7 @@ def _variance_of_the_mean(hand_dict, sampling):
     return np.mean(means), np.var(means, ddof=1)
 
 
+@pytest.mark.slow
 def test_designs_estimate_a_mean_with_less_variance(hand_dict):
     variance = {}
     for sampling in ("mc", "lhs", "sobol"):

@@ -87,6 +87,7 @@ signed_values = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.lists(signed_values, max_size=30), min_size=1, max_size=4),

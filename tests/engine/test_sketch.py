@@ -123,6 +123,7 @@ def test_keys_are_the_shifted_bits_and_the_bound_holds_at_bucket_edges(accuracy)
     )  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     hnp.arrays(np.float64, st.integers(1, 2000), elements=non_negative),
@@ -153,6 +154,7 @@ def test_quantiles_within_bound_of_spread_data(seed, size, sigma, accuracy):
     assert_within(sketch.quantiles(quantiles), np.quantile(values, quantiles, axis=1).T, spec)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(
     hnp.arrays(np.float64, st.integers(1, 2000), elements=non_negative),
@@ -166,6 +168,7 @@ def test_tail_means_within_bound(values, quantiles, accuracy):
     assert_within(sketch.tail_means(quantiles)[0], exact, spec)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(
     hnp.arrays(
@@ -269,6 +272,7 @@ def test_whole_float_range():
     assert np.isfinite(sketch.tail_means(quantiles)).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_compiled_path_equals_numpy_path(dtype):
     rng = np.random.default_rng(4)
@@ -298,6 +302,7 @@ def edge_case_arrays(dtype, width):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:overflow encountered in reduce")  # sums of huge values
 @settings(max_examples=150, deadline=None)
 @given(

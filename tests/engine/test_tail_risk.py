@@ -151,6 +151,7 @@ def test_sketched_cvar_within_the_sketch_bound(hand_dict, kept):
         assert np.all(np.abs(approx - exact) <= (bound + 1e-12) * np.abs(exact)), name
 
 
+@pytest.mark.slow
 def test_chunked_and_sharded_runs_count_the_same_exceedances(hand_dict, kept, tmp_path):
     thresholds = thresholds_from(kept)
     scenario, text = uncertain(hand_dict, thresholds, text=True)

@@ -55,6 +55,7 @@ def test_a_two_point_price_gives_hand_quantiles(hand_dict):
     np.testing.assert_allclose(ds.gpu_hours_mean, gpu_hours, rtol=1e-12)  # demand unchanged
 
 
+@pytest.mark.slow
 def test_price_declines_from_the_horizons_start(backend, hand_dict):
     """10% a year over two years of weekly steps: the elastic $/GPU-hour of step t is
     price x 0.9^(years to the step's start); energy and a fixed fleet's price do not decline."""

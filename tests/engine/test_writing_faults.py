@@ -96,6 +96,7 @@ print(json.dumps(messages))
 """
 
 
+@pytest.mark.slow
 def test_a_file_size_limit_names_the_reason_and_keeps_the_earlier_result(tmp_path):
     # netCDF4 reports this as RuntimeError("NetCDF: HDF error"); the errno is found again.
     targets = [tmp_path / "run.nc", tmp_path / "run.zarr"]
@@ -137,6 +138,7 @@ def _stopped_mid_write(target: Path, signum: int) -> subprocess.Popen:
     return child
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "suffix"),
     [(signal.SIGTERM, ".nc"), (signal.SIGTERM, ".zarr"), (signal.SIGHUP, ".nc")],
@@ -154,6 +156,7 @@ def test_a_signal_mid_write_removes_the_temporary_and_keeps_the_earlier_result(
     assert _snapshot(target) == before
 
 
+@pytest.mark.slow
 def test_leftovers_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
     target = tmp_path / "run.nc"
     killed = _stopped_mid_write(target, signal.SIGKILL)

@@ -70,6 +70,7 @@ def run(scenario, n, move):
     return steps, {name: to_numpy(array) for name, array in totals.items()}, devices
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(scenarios()))
 def test_reference_on_standard_arrays_equals_numpy_bit_for_bit(name):
     scenario = scenarios()[name]

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CODE = """
 from numba import njit
 from numba.core import config
@@ -32,12 +34,14 @@ def cache_folder_with(tmp_path: Path, cache_home: Path) -> Path:
     return Path(done.stdout.strip())
 
 
+@pytest.mark.slow
 def test_cache_goes_to_the_users_cache_folder(tmp_path):
     folder = cache_folder_with(tmp_path, tmp_path / "cache")
     assert folder.is_relative_to(tmp_path / "cache" / "jevons" / "numba")
     assert any(folder.rglob("*.nbi"))  # the cached function's index was written there
 
 
+@pytest.mark.slow
 def test_an_unwritable_cache_home_falls_back_to_the_temporary_folder(tmp_path):
     """A cache home that cannot hold a folder (here a file, as a read-only home is for a
     non-root user) must not stop a run: numba refuses to compile with nowhere to cache."""

@@ -32,6 +32,7 @@ def check(rows, levels=LEVELS):
     np.testing.assert_allclose(means, want_means, rtol=1e-12, atol=1e-300, equal_nan=True)
 
 
+@pytest.mark.slow
 def test_mixed_rows():
     rng = np.random.default_rng(6)
     rows = np.stack([
@@ -45,6 +46,7 @@ def test_mixed_rows():
     check(rows)
 
 
+@pytest.mark.slow
 def test_ties_at_the_wanted_ranks():
     """Few distinct values, each repeated: every wanted rank sits inside a run of ties."""
     rng = np.random.default_rng(7)
@@ -58,6 +60,7 @@ def test_ties_at_the_wanted_ranks():
     check(rows)
 
 
+@pytest.mark.slow
 def test_zeros_nan_one_value_and_none():
     rows = np.full((5, 20), np.nan)
     rows[0] = 0.0  # all zeros
@@ -69,6 +72,7 @@ def test_zeros_nan_one_value_and_none():
     check(rows)
 
 
+@pytest.mark.slow
 def test_float32_rows():
     rng = np.random.default_rng(8)
     rows = rng.lognormal(5, 2, (3, 40)).astype(np.float32)
@@ -77,6 +81,7 @@ def test_float32_rows():
     check(rows)
 
 
+@pytest.mark.slow
 def test_more_levels_than_one_launch_holds():
     rng = np.random.default_rng(9)
     rows = rng.normal(10, 3, (2, 30))

@@ -10,6 +10,7 @@ from jevons.engine.summaries.sketch import ZERO_THRESHOLD, RowSketches, SketchSp
 from tests.conftest import requires_gpu
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rows_per_launch", [65_535, 3])
 def test_device_counts_equal_host_counts(monkeypatch, rows_per_launch):
     """Also with the rows split over launches, as a window of more than 65,535 rows is (the
@@ -55,6 +56,7 @@ def _small_scenario(hand_dict):
     return scenario_from_dict(hand_dict)
 
 
+@pytest.mark.slow
 def test_cuda_backend_sketches_on_the_device(hand_dict):
     scenario = _small_scenario(hand_dict)
     a = run_scenario(scenario, RunSettings(trajectories=24, backend="cpu", summary="sketch"))

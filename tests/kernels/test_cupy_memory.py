@@ -69,6 +69,7 @@ def without_simulator():
     return env
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("check", CHECKS, ids=range(len(CHECKS)))
 def test_plugin_contract(check):
     done = subprocess.run(

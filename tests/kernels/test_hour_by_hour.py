@@ -107,6 +107,7 @@ def hour_by_hour(multipliers, step_hours, steps):
     return rows
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", ["7D", "1D", "1h"])
 def test_steps_equal_the_hour_by_hour_calculation(backend, step):
     steps = {"7D": 5, "1D": 28, "1h": 24 * 22}[step]  # every surge inside the horizon

@@ -76,6 +76,7 @@ def shipped_case(backend, path):
     return load_scenario(path), 400, 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_kernel_equals_reference_per_trajectory(compiled_backend, path):
     scenario, n, first = shipped_case(compiled_backend, path)
@@ -84,6 +85,7 @@ def test_kernel_equals_reference_per_trajectory(compiled_backend, path):
     assert_same(ref_totals, fast_totals)
 
 
+@pytest.mark.slow
 def test_cpu_kernel_chunks_see_the_same_trajectories():
     scenario = load_scenario(SCENARIOS / "chat-assistant.toml")
     _, whole, _, _ = run_both(scenario, 300, cpu.simulate)
@@ -92,6 +94,7 @@ def test_cpu_kernel_chunks_see_the_same_trajectories():
         np.testing.assert_array_equal(whole[name][..., 200:], tail[name])
 
 
+@pytest.mark.slow
 def test_window_size_does_not_change_results():
     from jevons.kernels import step_windows
 
@@ -108,6 +111,7 @@ def test_window_size_does_not_change_results():
         np.testing.assert_array_equal(big[name], small[name])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_backends_give_the_same_percentiles(compiled_backend, path):
     """End to end, percentiles included (reduced on the device for cuda)."""
@@ -161,6 +165,7 @@ def test_cuda_backend_matches_cpu_at_scale():
         )
 
 
+@pytest.mark.slow
 def test_end_to_end_with_reductions_where_the_backend_runs(compiled_backend, hand_dict):
     """run_scenario end to end: for cuda, model and percentiles both on the (simulated) GPU."""
     hand_dict["users"] = {

@@ -36,6 +36,7 @@ values = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 60)), elements=values))
 def test_any_rows(rows):
@@ -68,6 +69,7 @@ def test_shapes_of_data(rows):
     check(rows)
 
 
+@pytest.mark.slow
 def test_float32_rows():
     rows = np.random.default_rng(5).lognormal(8, 2, (3, 3_001)).astype(np.float32)
     rows[0, ::5] = np.nan

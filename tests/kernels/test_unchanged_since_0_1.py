@@ -63,6 +63,7 @@ def scenario(case: str):
     return scenario_from_dict(data)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(RECORDED["cases"]))
 def test_daily_and_hourly_results_are_unchanged(case):
     recorded = RECORDED["cases"][case]

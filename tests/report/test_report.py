@@ -84,6 +84,7 @@ def section_ids(page: str) -> list[str]:
     return re.findall(r'<section id="([^"]+)">', page)
 
 
+@pytest.mark.slow
 def test_every_section_of_a_result_with_fleets_sensitivity_and_thresholds(rag):
     _, report = rag
     page = report.read_text(encoding="utf-8")
@@ -93,6 +94,7 @@ def test_every_section_of_a_result_with_fleets_sensitivity_and_thresholds(rag):
         assert f"<h3>Sensitivity: {words}</h3><figure><img " in page
 
 
+@pytest.mark.slow
 def test_sections_without_data_are_left_out(small):
     _, report = small
     ids = section_ids(report.read_text(encoding="utf-8"))

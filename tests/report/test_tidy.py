@@ -139,6 +139,7 @@ def assert_table_holds(ds: xr.Dataset, table: pd.DataFrame, trajectories: bool =
             assert set(rows["units"].fillna("")) == {units}, name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["run", "sweep"])
 def test_csv_opens_with_pandas_and_holds_every_number(results, tmp_path, which):
     ds = open_result(results[which])
@@ -150,6 +151,7 @@ def test_csv_opens_with_pandas_and_holds_every_number(results, tmp_path, which):
     assert_table_holds(ds, table)
 
 
+@pytest.mark.slow
 def test_the_dims_of_each_kind_become_columns_in_order(results):
     run, sweep = (tidy_table(open_result(results[k])) for k in ("run", "sweep"))
     assert list(run.columns) == [
@@ -175,6 +177,7 @@ def test_the_dims_of_each_kind_become_columns_in_order(results):
     assert (users["quantile"].iloc[:4] == 0.1).all()
 
 
+@pytest.mark.slow
 def test_trajectories_are_exported_only_when_asked(results):
     ds = open_result(results["run"])
     assert "drawn_users_initial" in ds and "trajectory_total_cost" in ds
@@ -187,6 +190,7 @@ def test_trajectories_are_exported_only_when_asked(results):
     assert sorted(drawn["trajectory"]) == list(range(200))
 
 
+@pytest.mark.slow
 def test_parquet_round_trip_keeps_types_values_and_provenance(results, tmp_path):
     ds = open_result(results["sweep"])
     target = tmp_path / "table.parquet"

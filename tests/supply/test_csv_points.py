@@ -308,6 +308,7 @@ def test_the_writer_round_trips_awkward_strings_keys_and_numbers():
     assert type(parsed["a.b"]["points"][0]["input_tokens"]) is int
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     text=st.text(),
