@@ -392,6 +392,16 @@ def disagreement(reference, candidate) -> dict:
     }
 
 
+def agrees(candidate, backend: str, found: dict) -> bool:
+    """The run was ``backend``'s, has every variable, and is within TOLERANCE everywhere."""
+    return (
+        candidate.attrs["backend"] == backend
+        and not found["missing_variables"]
+        and math.isfinite(found["max_relative"])
+        and found["max_relative"] <= TOLERANCE
+    )
+
+
 def check_cupy(scenario, n: int) -> dict:
     """The cupy backend against the NumPy reference, at its own size."""
     from jevons.engine.execution.backends import BACKENDS
@@ -406,12 +416,7 @@ def check_cupy(scenario, n: int) -> dict:
     candidate = run_scenario(scenario, RunSettings(backend="cupy", **settings))
     cupy_s = time.perf_counter() - started
     found = disagreement(reference, candidate)
-    ok = (
-        candidate.attrs["backend"] == "cupy"
-        and not found["missing_variables"]
-        and math.isfinite(found["max_relative"])
-        and found["max_relative"] <= TOLERANCE
-    )
+    ok = agrees(candidate, "cupy", found)
     return {"status": "passed" if ok else "failed", "trajectories": n,
             "cupy_s": round(cupy_s, 3), **found}  # fmt: skip
 
@@ -434,13 +439,7 @@ def check_scenario(path: Path, toy: bool, n: int) -> dict:
     candidate = run_scenario(scenario, RunSettings(trajectories=n, backend="cuda", summary="exact"))
     cuda_s = time.perf_counter() - started
     found = disagreement(reference, candidate)
-    ok = (
-        candidate.attrs["backend"] == "cuda"
-        and not found["missing_variables"]
-        and math.isfinite(found["max_relative"])
-        and found["max_relative"] <= TOLERANCE
-        and cupy["status"] != "failed"
-    )
+    ok = agrees(candidate, "cuda", found) and cupy["status"] != "failed"
     return {
         "status": "passed" if ok else "failed",
         "cupy": cupy,
