@@ -105,12 +105,14 @@ def calibrate(
     from jevons.calibrate.prefix_cache import DEFAULT_CAPACITY_BLOCKS
     from jevons.calibrate.readers import open_trace
     from jevons.calibrate.toml_edit import fragment_text, scenario_with
-    from jevons.engine.output.files import write_text
+    from jevons.engine.output.files import check_file_target, write_text
     from jevons.engine.scenario.loading import parse_scenario_text, read_scenario_text
 
     with user_errors():
         if into is not None and output is None:
             raise JevonsError("--into needs --output (-o), the new scenario's file")
+        if output is not None:
+            check_file_target(output)  # before the trace is read and its report printed
         if seed < 0:
             raise JevonsError(f"--seed: a non-negative whole number, got {seed}")
         for name, given in (("--into", into), ("trace", trace)):

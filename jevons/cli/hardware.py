@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from jevons.cli.console import out, print_table, user_errors
-from jevons.engine.output.files import write_text
+from jevons.engine.output.files import check_file_target, write_text
 from jevons.errors import JevonsError
 from jevons.kernels.layers import cost_per_million_tokens
 from jevons.supply import estimate
@@ -156,6 +156,7 @@ def _import(file: Path | None, output: Path | None) -> None:
     target = output or file.with_suffix(".toml")
     if target.resolve() == file.resolve():
         raise JevonsError(f"--output {target} would overwrite the CSV file itself")
+    check_file_target(target)  # before the points are read
     profiles = read_points_csv(file)  # every row checked before anything is written
     write_text(profiles_toml(profiles, str(file)), target)
     points = sum(len(p["points"]) for p in profiles.values())

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from jevons.cli import console
 from jevons.cli.main import app
 from jevons.engine.output.files import open_result
+from tests.conftest import TRACES
 from tests.helpers import GOOD, write
 
 runner = CliRunner()
@@ -123,3 +124,44 @@ def test_jevons_run_into_dev_full(tmp_path):
     assert done.returncode == 2
     assert _lines(done.stderr) == [f"error: cannot write to standard output: {NO_SPACE}"]
     assert open_result(target).sizes["time"] == 3
+
+
+def test_only_a_regular_file_or_a_new_path_is_ever_replaced(tmp_path):
+    """Run as root, a rename over /dev/full replaced the system's device. A FIFO stands in
+    for a device here: every command that writes a file refuses it, before any work."""
+    import stat
+
+    runner = CliRunner()
+    scenario = write(tmp_path, GOOD)
+    result = tmp_path / "result.nc"
+    done = runner.invoke(
+        app, ["run", str(scenario), "--backend", "numpy", "-q", "-o", str(result)]
+    )
+    assert done.exit_code == 0, done.output
+    trace = TRACES / "mooncake_conversation_trace.jsonl"
+    points = tmp_path / "points.csv"
+    points.write_text("profile,gpu\n")
+    fifos = {}
+    for suffix in (".nc", ".html", ".csv", ".json", ".toml"):
+        fifos[suffix] = tmp_path / f"fifo{suffix}"
+        os.mkfifo(fifos[suffix])
+    nc, html, csv, json, toml = (str(f) for f in fifos.values())
+    commands = {
+        "run": ["run", str(scenario), "-o", nc],
+        "sweep": ["sweep", str(scenario), "--set", "simulation.trajectories=5,6", "-o", nc],
+        "merge": ["merge", str(result), str(result), "-o", nc],
+        "report": ["report", str(result), "-o", html],
+        "export": ["export", str(result), "-o", csv],
+        "sensitivity": ["sensitivity", str(result), "-o", nc],
+        "schema": ["schema", "-o", json],
+        "calibrate": ["calibrate", str(trace), "-o", toml],
+        "calibrate --into": ["calibrate", str(trace), "--into", str(scenario), "-o", toml],
+        "hardware import": ["hardware", "import", str(points), "-o", toml],
+    }
+    for name, arguments in commands.items():
+        done = runner.invoke(app, arguments)
+        assert done.exit_code == 2, (name, done.output)
+        errors = [line for line in done.output.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "not a regular file" in errors[0], (name, done.output)
+        assert "Traceback" not in done.output, name
+        assert all(stat.S_ISFIFO(os.lstat(f).st_mode) for f in fifos.values()), name

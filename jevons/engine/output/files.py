@@ -36,10 +36,21 @@ def output_format(path: Path) -> str:
     return fmt
 
 
+def _refuse_special_file(path: Path) -> None:
+    """Only a regular file (or a new path) is ever replaced: renaming a result over a device
+    (``/dev/full``, run as root) or a pipe would replace it for the whole system."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise JevonsError(
+            f"output {path} is not a regular file (a device, pipe or socket); it is left"
+            " alone: give a file name"
+        )
+
+
 def check_writable(path: str | Path) -> Path:
     """Fail before any work if ``path`` cannot be written."""
     path = Path(path)
     fmt = output_format(path)
+    _refuse_special_file(path)
     if path.is_dir() and fmt != "zarr":
         raise JevonsError(
             f"output {path} is a directory; give a file name such as {path / 'run.nc'}"
@@ -389,6 +400,7 @@ def write_text(text: str, path: str | Path) -> Path:
 def check_file_target(path: str | Path) -> Path:
     """Fail before any work if a plain file cannot be written at ``path``."""
     path = Path(path)
+    _refuse_special_file(path)
     if path.is_dir():
         raise JevonsError(f"output {path} is a directory; give a file name")
     if not path.parent.is_dir():
