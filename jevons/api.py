@@ -95,6 +95,7 @@ def run(
     ``precision_*`` attributes say what was reached. Raises
     :class:`~jevons.errors.JevonsError` on bad input.
     """
+    _check_callback("progress", progress, "progress(done, total)")
     target = precision_target(precision, precision_of, max_trajectories)
     settings = RunSettings(
         trajectories=trajectories, seed=seed, backend=backend, summary=summary, chunk=chunk,
@@ -104,6 +105,14 @@ def run(
         read_source(source), settings, sensitivity=sensitivity, workers=workers,
         scheduler=scheduler, progress=progress, precision=target,
     )  # fmt: skip
+
+
+def _check_callback(name: str, value: object, call: str) -> None:
+    """A callback is a function or None: anything else would fail deep inside the work."""
+    if value is not None and not callable(value):
+        raise JevonsError(
+            f"{name}: a function called as {call}, or None; got {type(value).__name__} {value!r}"
+        )
 
 
 def run_source(
@@ -184,6 +193,7 @@ def sweep(
     reused)`` is called as points finish. Nothing is written and nothing is
     checkpointed: ``jevons sweep`` is the way to a sweep that resumes.
     """
+    _check_callback("on_point", on_point, "on_point(done, total, reused)")
     settings = RunSettings(
         trajectories=trajectories, seed=seed, backend=backend, summary=summary, chunk=chunk,
         thresholds=thresholds or (),

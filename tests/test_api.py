@@ -256,11 +256,17 @@ def test_a_bad_table_or_object_is_refused():
         ({"chunk": 0}, "chunk: a whole number"),
         ({"thresholds": {"gpus": 3}}, "thresholds.gpus: exceedance probabilities"),
         ({"thresholds": {"total_cost": [1, -2]}}, r"thresholds.total_cost\[1\]: must be at least"),
+        ({"progress": 5}, r"progress: a function called as progress\(done, total\), or None"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(scenario_file, overrides, message):
     with pytest.raises(JevonsError, match=message):
         jevons.run(scenario_file, **overrides)
+
+
+def test_a_sweeps_on_point_must_be_a_function(scenario_file):
+    with pytest.raises(JevonsError, match="on_point: a function"):
+        jevons.sweep(scenario_file, {"simulation.trajectories": [5, 6]}, on_point="yes")
 
 
 def test_the_package_lists_its_api():
