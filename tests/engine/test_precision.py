@@ -35,6 +35,7 @@ def test_half_width_is_the_widest_relative_interval_at_p95():
             "total_cost_ci_high": values + np.array([[0, 0], [1.0, 3.0]]),
         },
         coords={"quantile": quantile},
+        attrs={"trajectories": 1000},
     )
     # half-widths at P95: (1 + 1) / 2 = 1 of 10, and (1 + 3) / 2 = 2 of 20: both 10%
     assert relative_half_width(ds, "total_cost") == pytest.approx(0.1)
@@ -42,6 +43,26 @@ def test_half_width_is_the_widest_relative_interval_at_p95():
     assert relative_half_width(ds, "total_cost") == pytest.approx(0.175)
     ds["total_cost"][1, :] = np.nan  # nothing to measure
     assert relative_half_width(ds, "total_cost") == math.inf
+
+
+def test_too_few_trajectories_for_a_95_percent_interval_measure_nothing(uncertain):
+    """The widest interval, smallest to largest value, holds the P95 with probability
+    1 - 0.95^n - 0.05^n: 0.9490 at n = 58, 0.9515 at n = 59. Below that no interval is a
+    95% one, however narrow its clipped bounds look."""
+    values = xr.DataArray([10.0, 20.0], dims="quantile")
+    ds = xr.Dataset(
+        {"total_cost": values, "total_cost_ci_low": values * 0.99,
+         "total_cost_ci_high": values * 1.01},
+        coords={"quantile": [0.5, 0.95]},
+    )  # fmt: skip
+    for n, expected in ((1, math.inf), (58, math.inf), (59, 0.01), (1000, 0.01)):
+        ds.attrs["trajectories"] = n
+        assert relative_half_width(ds, "total_cost") == pytest.approx(expected), n
+    # one trajectory, a loose target: not met (0.4.0 said "within ±0.00%")
+    scenario = scenario_from_dict(uncertain)
+    run = run_to_precision(scenario, PrecisionTarget(0.5, max_trajectories=1),
+                             RunSettings(trajectories=1))  # fmt: skip
+    assert run.attrs["precision_met"] == 0 and run.attrs["precision_achieved"] == math.inf
 
 
 def test_next_count_follows_the_square_root_law_within_its_limits():

@@ -43,6 +43,7 @@ from jevons.engine.preparation.plan import build_plan
 from jevons.engine.scenario.loading import validate_key
 from jevons.engine.scenario.schema import Scenario
 from jevons.engine.scenario.source import scenario_toml
+from jevons.engine.summaries.confidence import LEVEL as CONFIDENCE_LEVEL
 from jevons.engine.summaries.sketch import SketchSpec
 from jevons.errors import JevonsError, ScenarioError
 from jevons.kernels.variables import CONFIDENCE_OF
@@ -111,7 +112,15 @@ def precision_target(
 def relative_half_width(ds: xr.Dataset, name: str, level: float = PRECISION_QUANTILE) -> float:
     """Largest ``(ci_high - ci_low) / (2 |quantile|)`` of ``name`` at ``level`` over its
     other dims; NaN cells (a ratio without a denominator) are left out, and a run
-    whose every cell is NaN, or whose quantile is 0 within a wider interval, gives inf."""
+    whose every cell is NaN, or whose quantile is 0 within a wider interval, gives inf.
+
+    So does a run too small for any 95% interval of that quantile: even the widest,
+    from the smallest to the largest value, covers it with probability
+    ``1 - level^n - (1 - level)^n`` only (under 0.95 below 59 trajectories for the P95),
+    and its bounds, clipped to those two values, would claim a precision it lacks."""
+    n = int(ds.attrs["trajectories"])
+    if 1.0 - level**n - (1.0 - level) ** n < CONFIDENCE_LEVEL:
+        return math.inf
     at = {"quantile": level}
     value = np.abs(ds[name].sel(at).values)
     width = (ds[f"{name}_ci_high"].sel(at).values - ds[f"{name}_ci_low"].sel(at).values) / 2.0
