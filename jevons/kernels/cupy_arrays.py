@@ -60,10 +60,15 @@ def simulate(plan, inputs, trajectories, key, on_window):
     return simulate_on(cupy_or_none().asarray)(plan, inputs, trajectories, key, on_window)
 
 
-def free_memory_bytes() -> int:
-    """Free memory on the current GPU, as the driver reports it (CuPy's pool holds the rest)."""
+def memory_info() -> tuple[int, int]:
+    """(free, total) bytes of the current GPU: what the driver has free plus the blocks
+    CuPy's pool holds but no array uses, which the next allocation takes first."""
     import cupy
 
-    free, _total = cupy.cuda.runtime.memGetInfo()
-    pool = cupy.get_default_memory_pool()
-    return int(free + pool.free_bytes())  # blocks the pool holds but no array uses
+    free, total = cupy.cuda.runtime.memGetInfo()
+    return int(free + cupy.get_default_memory_pool().free_bytes()), int(total)
+
+
+def free_memory_bytes() -> int:
+    """Free memory on the current GPU, counting what CuPy's pool holds unused."""
+    return memory_info()[0]

@@ -42,11 +42,10 @@ class CuPyPoolMemoryManager(GetIpcHandleMixin, HostOnlyCUDAMemoryManager):
         return MemoryPointer(self.context, address, size, finalizer=release)
 
     def get_memory_info(self) -> MemoryInfo:
-        import cupy
+        from jevons.kernels.cupy_arrays import memory_info
 
-        free, total = cupy.cuda.runtime.memGetInfo()
-        # blocks the pool keeps but no array uses are free for the next allocation
-        return MemoryInfo(free=free + cupy.get_default_memory_pool().free_bytes(), total=total)
+        free, total = memory_info()
+        return MemoryInfo(free=free, total=total)
 
     def reset(self) -> None:
         import cupy
